@@ -1,0 +1,57 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+
+from gateway import errors, health, maintenance
+from gateway.channels import get_channel
+from gateway.intake.routes import router as intake_router
+from gateway.settings import Settings, get_settings
+
+log = structlog.get_logger("gateway.request")
+
+
+def create_app(settings: Settings | None = None, *, background: bool = True) -> FastAPI:
+    """Build the app; refuses to start without provider and storage secrets (demo aside)."""
+    settings = settings or get_settings()
+    settings.check_secrets()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = maintenance.start(settings) if background else None
+        yield
+        if stop:
+            stop.set()
+
+    app = FastAPI(title="AMIP intake gateway", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.channel = get_channel("twilio", settings)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(intake_router)
+
+    @app.middleware("http")
+    async def request_context(request: Request,
+                              call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        # Path only, never the query string: nothing a participant sent ends up in logs.
+        log.info("request", method=request.method, path=request.url.path,
+                 status=response.status_code, request_id=request_id,
+                 ms=round((time.perf_counter() - started) * 1000, 1))
+        response.headers["x-request-id"] = request_id
+        return response
+
+    return app

@@ -1,0 +1,121 @@
+"""The `amip` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.settings import ConfigError, get_settings
+
+app = typer.Typer(help="AMIP intake gateway: SMS and voicemail to the provincial networks.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _setup_logging() -> None:
+    from gateway import logging as amip_logging
+
+    settings = get_settings()
+    amip_logging.configure(settings.log_level, settings.log_json)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+          workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1) -> None:
+    """Start the webhook gateway (refuses to start without secrets, demo aside)."""
+    import uvicorn
+
+    _setup_logging()
+    try:
+        get_settings().check_secrets()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run("gateway.asgi:app", host=host, port=port, workers=workers,
+                access_log=False, log_config=None, proxy_headers=False)
+
+
+@app.command()
+def worker(burst: Annotated[bool, typer.Option(help="Drain the queues, then exit.")] = False,
+           queues: Annotated[str, typer.Option(help="Comma-separated queue names.")]
+           = "intake,media,outbound") -> None:
+    """Run an RQ worker (speech-to-text runs apart: `amip worker --queues stt`)."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from gateway.queue import get_queue, get_redis
+
+    _setup_logging()
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    w = Worker([get_queue(n) for n in names], connection=get_redis(), serializer=JSONSerializer)
+    w.work(burst=burst, with_scheduler=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to head and seed hubs and provinces."""
+    from gateway.migrate import migrate as run_migrate
+
+    run_migrate()
+    typer.echo("database at head; reference data seeded")
+
+
+@app.command()
+def items(province: Annotated[str | None, typer.Option(help="Province p-code, e.g. AF32.")] = None,
+          status: Annotated[str | None, typer.Option(help="received, queued, …")] = None,
+          channel: Annotated[str | None, typer.Option(help="sms or voice.")] = None,
+          limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False) -> None:
+    """List items of the triage queues (never a phone number)."""
+    from gateway.db import unit_of_work
+    from gateway.intake.queries import list_items
+
+    with unit_of_work() as session:
+        rows = list_items(session, province=province, status=status, channel=channel, limit=limit)
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:>6} {r['channel']:<5} {r['province'] or '-':<5} "
+                   f"{r['language'] or '-':<4} {r['status']:<9} {r['routing_reason'] or '-':<16} "
+                   f"{(r['text'] or '')[:60]}")
+
+
+@app.command()
+def sweep() -> None:
+    """Replay the local spool and re-enqueue items stuck before intake."""
+    from gateway import maintenance
+
+    _setup_logging()
+    moved, requeued = maintenance.run_once(get_settings())
+    typer.echo(f"spooled messages moved: {moved}; stuck items re-enqueued: {requeued}")
+
+
+@app.command()
+def keys() -> None:
+    """Print fresh values for AMIP_ENCRYPTION_KEYS and AMIP_HASH_KEY."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    typer.echo(f"AMIP_ENCRYPTION_KEYS={Fernet.generate_key().decode()}")
+    typer.echo(f"AMIP_HASH_KEY={secrets.token_urlsafe(32)}")
+
+
+@app.command()
+def demo(data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its state.")]
+         = Path("var/demo"),
+         keep: Annotated[bool, typer.Option(help="Keep the previous demo's data.")] = False) -> None:
+    """Run the whole pipeline on the embedded default with realistic input; print a summary."""
+    from gateway.demo.run import run_demo
+
+    raise typer.Exit(run_demo(data_dir, keep=keep))
+
+
+if __name__ == "__main__":
+    app()

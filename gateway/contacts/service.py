@@ -1,0 +1,25 @@
+"""Finding or creating the contact behind a phone number, race-free."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.contacts.crypto import Vault, to_e164
+from gateway.contacts.models import Contact
+from gateway.db import insert_ignore
+from gateway.geography.routing import landline_area_code
+
+
+def get_or_create_contact(session: Session, *, vault: Vault, raw_number: str,
+                          region: str) -> Contact:
+    """The one contact for this number, created if new (unique hash, conflict = exists)."""
+    e164 = to_e164(raw_number, region)
+    phone_hash = vault.lookup_hash(e164)
+    session.execute(insert_ignore(session, Contact).values(
+        phone_hash=phone_hash,
+        phone_encrypted=vault.encrypt(e164),
+        pseudonym=vault.pseudonym(e164),
+        area_code=landline_area_code(e164),
+    ))
+    return session.execute(select(Contact).where(Contact.phone_hash == phone_hash)).scalar_one()

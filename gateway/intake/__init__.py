@@ -1,0 +1,1 @@
+"""Intake: inbound messages become items in a province's triage queue."""

@@ -1,0 +1,153 @@
+"""Intake services: store an inbound SMS durably, then identify and route it.
+
+``store_sms`` and ``process_item`` only flush; their callers own the transaction
+(``gateway.db.unit_of_work``), so "committed before the reply" and "enqueued after the
+commit" each live in exactly one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway import prompts
+from gateway.channels.base import InboundMessage
+from gateway.contacts.crypto import Vault
+from gateway.contacts.models import Contact
+from gateway.contacts.service import get_or_create_contact
+from gateway.db import insert_ignore, unit_of_work
+from gateway.geography.routing import route
+from gateway.intake import spool
+from gateway.intake.models import Item
+from gateway.intake.states import ItemStatus
+from gateway.language.identify import identify
+from gateway.language.normalize import clean, normalized_copy
+from gateway.queue import INTAKE, PendingJob, enqueue_after_commit, send_job
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROCESS_JOB = "workers.intake.process_item"
+# Errors that mean "the database is not reachable now", not "this request is bad".
+DB_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    item_id: int | None  # None when the message went to the spool
+    duplicate: bool
+    spooled: bool
+
+
+def intake_job_id(item_id: int) -> str:
+    return f"intake-{item_id}"
+
+
+def store_sms(session: Session, *, msg: InboundMessage, vault: Vault, region: str,
+              received_at: datetime) -> tuple[int, bool]:
+    """Insert the item once per provider id; returns (item id, created)."""
+    contact = get_or_create_contact(session, vault=vault, raw_number=msg.sender, region=region)
+    meta = dict(msg.meta, num_media=str(msg.num_media))
+    row = session.execute(insert_ignore(session, Item).values(
+        channel="sms", provider=msg.provider, external_id=msg.external_id,
+        contact_id=contact.id, raw_text=msg.body, num_segments=msg.num_segments, meta=meta,
+        status=ItemStatus.RECEIVED.value, received_at=received_at,
+    ).returning(Item.id)).first()
+    if row is None:  # same provider id already stored: a retry, not an error
+        existing = session.execute(select(Item.id).where(
+            Item.provider == msg.provider, Item.external_id == msg.external_id)).scalar_one()
+        return existing, False
+    enqueue_after_commit(session, INTAKE, PROCESS_JOB, row.id, job_id=intake_job_id(row.id))
+    return row.id, True
+
+
+def commit_sms(msg: InboundMessage, *, vault: Vault, region: str,
+               received_at: datetime) -> tuple[int, bool]:
+    """Store one message in its own transaction; committed when this returns."""
+    with unit_of_work() as session:
+        return store_sms(session, msg=msg, vault=vault, region=region, received_at=received_at)
+
+
+def accept_sms(msg: InboundMessage, *, settings: Settings, vault: Vault) -> Acceptance:
+    """Make the message durable: in the database, or in the local spool if it is down."""
+    received_at = datetime.now(UTC)
+    try:
+        item_id, created = commit_sms(msg, vault=vault, region=settings.default_region,
+                                      received_at=received_at)
+    except DB_UNAVAILABLE as exc:
+        spool.write(settings.spool_dir, vault, msg, received_at)
+        log.warning("database unavailable; message spooled", extra={"error": type(exc).__name__})
+        return Acceptance(item_id=None, duplicate=False, spooled=True)
+    return Acceptance(item_id=item_id, duplicate=not created, spooled=False)
+
+
+def acknowledgement(msg: InboundMessage, settings: Settings) -> str | None:
+    """The short reply in the sender's language, or None when replies are switched off."""
+    if not settings.sms_ack:
+        return None
+    detection = identify(clean(msg.body))
+    tag = prompts.language_tag(detection.language, detection.script)
+    return prompts.text("sms", "ack", tag, fallback=settings.default_language)
+
+
+def process_item(session: Session, item_id: int) -> str:
+    """Identify the language, route to a province, mark queued; a handled item is skipped."""
+    item = session.get(Item, item_id)
+    if item is None or item.status != ItemStatus.RECEIVED.value:
+        return "skipped"
+    contact = session.get(Contact, item.contact_id)
+    assert contact is not None  # FK
+    detection = identify(clean(item.raw_text))
+    decision = route(ivr_province=item.meta.get("ivr_province"), text=item.raw_text,
+                     last_province=contact.last_province, area_code=contact.area_code)
+    # The status condition is the handled marker: of two racing workers, one updates.
+    result = session.execute(update(Item).where(
+        Item.id == item_id, Item.status == ItemStatus.RECEIVED.value).values(
+        normalized_text=normalized_copy(item.raw_text),
+        language=detection.language, language_confidence=round(detection.confidence, 4),
+        script=detection.script, language_method=detection.method,
+        province=decision.pcode, routing_reason=decision.reason,
+        routing_detail=decision.detail[:128], status=ItemStatus.QUEUED.value,
+        processed_at=datetime.now(UTC),
+    ).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return "skipped"
+    if detection.language != "und":
+        contact.language = detection.language
+    if decision.pcode and decision.reason != "contact_history":
+        contact.last_province = decision.pcode
+    session.flush()
+    return "queued"
+
+
+def replay_spool(settings: Settings, vault: Vault) -> int:
+    """Move spooled webhooks into the database (idempotent; stops while it is down)."""
+    def store(msg: InboundMessage, received_at: datetime) -> object:
+        return commit_sms(msg, vault=vault, region=settings.default_region,
+                          received_at=received_at)
+
+    try:
+        return spool.replay(settings.spool_dir, vault, store)
+    except DB_UNAVAILABLE:
+        return 0
+
+
+def stuck_item_ids(session: Session, *, older_than: timedelta, limit: int = 1000) -> list[int]:
+    """Items committed but never processed (Redis was down, a worker died)."""
+    cutoff = datetime.now(UTC) - older_than
+    return list(session.execute(select(Item.id).where(
+        Item.status == ItemStatus.RECEIVED.value, Item.received_at < cutoff,
+    ).order_by(Item.id).limit(limit)).scalars())
+
+
+def requeue_stuck(settings: Settings) -> int:
+    """Enqueue the intake job again for every stuck item; returns how many were sent."""
+    with unit_of_work() as session:
+        ids = stuck_item_ids(session, older_than=timedelta(seconds=settings.stuck_after_seconds))
+    jobs = (PendingJob(INTAKE, PROCESS_JOB, (i,), intake_job_id(i)) for i in ids)
+    return sum(send_job(job, unless_pending=True) for job in jobs)

@@ -1,0 +1,94 @@
+"""Local spool for webhooks that arrive while the database is down (DESIGN invariant 1).
+
+One encrypted file per request, written to a temporary name, fsync'd, renamed and the
+directory fsync'd: after ``write`` returns, a power cut cannot lose it, and a half-written
+file can never be mistaken for a whole one. Replay stores each record idempotently (the
+unique provider id absorbs a record that did reach the database) and only then deletes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+from cryptography.fernet import InvalidToken
+
+from gateway.channels.base import InboundMessage
+from gateway.contacts.crypto import Vault
+
+log = logging.getLogger(__name__)
+SUFFIX = ".spool"
+
+
+def write(spool_dir: Path, vault: Vault, msg: InboundMessage, received_at: datetime) -> Path:
+    """Durably journal one inbound message; returns the file written."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    record = {"message": asdict(msg), "received_at": received_at.isoformat()}
+    token = vault.encrypt(json.dumps(record, ensure_ascii=False))
+    name = f"{received_at.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex}"
+    tmp = spool_dir / f".{name}.tmp"
+    final = spool_dir / f"{name}{SUFFIX}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, token)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, final)
+    _fsync_dir(spool_dir)
+    return final
+
+
+def pending(spool_dir: Path) -> list[Path]:
+    if not spool_dir.is_dir():
+        return []
+    return sorted(spool_dir.glob(f"*{SUFFIX}"))
+
+
+def read(path: Path, vault: Vault) -> tuple[InboundMessage, datetime]:
+    record = json.loads(vault.decrypt(path.read_bytes()))
+    return InboundMessage(**record["message"]), datetime.fromisoformat(record["received_at"])
+
+
+def replay(spool_dir: Path, vault: Vault,
+           store: Callable[[InboundMessage, datetime], object]) -> int:
+    """Move spooled messages into the database, oldest first; stops at the first DB error.
+
+    ``store`` commits one message (idempotently) or raises. Returns how many were moved.
+    """
+    moved = 0
+    for path in pending(spool_dir):
+        try:
+            msg, received_at = read(path, vault)
+        except (InvalidToken, ValueError, KeyError, TypeError):
+            _quarantine(path)
+            continue
+        store(msg, received_at)  # raises while the database is still down: keep the file
+        path.unlink()
+        moved += 1
+    if moved:
+        _fsync_dir(spool_dir)
+        log.info("spool replayed", extra={"count": moved})
+    return moved
+
+
+def _quarantine(path: Path) -> None:
+    # Unreadable (wrong key, truncated by hand): keep it for an operator, never delete.
+    bad = path.parent / "unreadable"
+    bad.mkdir(exist_ok=True)
+    os.rename(path, bad / path.name)
+    log.error("unreadable spool file quarantined", extra={"file": path.name})
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,39 @@
+"""Background upkeep in each gateway process: replay the spool, re-enqueue stuck items."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from gateway.contacts.crypto import get_vault
+from gateway.intake import service
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_once(settings: Settings) -> tuple[int, int]:
+    """One pass; returns (spooled messages moved, stuck items re-enqueued)."""
+    moved = service.replay_spool(settings, get_vault())
+    try:
+        requeued = service.requeue_stuck(settings)
+    except service.DB_UNAVAILABLE:
+        requeued = 0
+    if requeued:
+        log.info("stuck items re-enqueued", extra={"count": requeued})
+    return moved, requeued
+
+
+def start(settings: Settings) -> threading.Event:
+    """Run ``run_once`` every interval in a daemon thread; set the event to stop it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(settings.maintenance_interval_seconds):
+            try:
+                run_once(settings)
+            except Exception:  # a failed pass must not kill the loop; the next one retries
+                log.exception("maintenance pass failed")
+
+    threading.Thread(target=loop, name="amip-maintenance", daemon=True).start()
+    return stop

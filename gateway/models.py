@@ -1,0 +1,8 @@
+"""Every ORM model, imported in one place for Alembic and the schema test."""
+
+from gateway.contacts.models import Contact
+from gateway.db import Base
+from gateway.geography.models import HubRow, ProvinceRow
+from gateway.intake.models import Item
+
+__all__ = ["Base", "Contact", "HubRow", "Item", "ProvinceRow"]

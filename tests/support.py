@@ -1,0 +1,117 @@
+"""Helpers for tests: signing like Twilio, Twilio-shaped forms, state resets."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import text
+from starlette.datastructures import ImmutableMultiDict
+from twilio.request_validator import RequestValidator
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = secrets.token_hex(16)
+PUBLIC_BASE = "https://amip.example.org"
+SHORTCODE = "+93799000111"
+
+Pairs = Sequence[tuple[str, str]]
+
+
+def reset_caches() -> None:
+    from gateway import prompts
+    from gateway.contacts.crypto import get_vault
+    from gateway.db import dispose_engines
+    from gateway.settings import reset_settings_cache
+
+    reset_settings_cache()
+    get_vault.cache_clear()
+    prompts.load_all.cache_clear()
+    dispose_engines()
+
+
+def truncate_tables() -> None:
+    from gateway.db import get_engine, is_postgres  # noqa: F401
+
+    engine = get_engine()
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE items, contacts RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(text("DELETE FROM items"))
+            conn.execute(text("DELETE FROM contacts"))
+
+
+def flush_redis() -> None:
+    from gateway.queue import get_redis
+
+    get_redis().flushdb()
+
+
+def clear_spool(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def message_sid() -> str:
+    return "SM" + secrets.token_hex(16)
+
+
+def sms_form(body: str = "salam", sender: str = "+93701234567", sid: str | None = None,
+             **extra: str) -> list[tuple[str, str]]:
+    """A form shaped like Twilio's inbound SMS webhook."""
+    sid = sid or message_sid()
+    form = [
+        ("ToCountry", "AF"), ("ToState", ""), ("SmsMessageSid", sid), ("NumMedia", "0"),
+        ("ToCity", ""), ("FromZip", ""), ("SmsSid", sid), ("FromState", ""),
+        ("SmsStatus", "received"), ("FromCity", ""), ("Body", body), ("FromCountry", "AF"),
+        ("To", SHORTCODE), ("ToZip", ""), ("NumSegments", "1"), ("MessageSid", sid),
+        ("AccountSid", ACCOUNT_SID), ("From", sender), ("ApiVersion", "2010-04-01"),
+    ]
+    form.extend(extra.items())
+    return form
+
+
+def signature(url: str, form: Pairs, token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, ImmutableMultiDict(list(form)))
+
+
+class SignedClient:
+    """Posts forms signed for the public URL, as Twilio would."""
+
+    def __init__(self, http: Any) -> None:
+        self.http = http
+
+    def post(self, path: str, form: Pairs, *, public_url: str | None = None,
+             sign: bool = True, headers: dict[str, str] | None = None) -> Any:
+        url = public_url or PUBLIC_BASE + path
+        all_headers = {"content-type": "application/x-www-form-urlencoded"}
+        if sign:
+            all_headers["x-twilio-signature"] = signature(url, form)
+        all_headers.update(headers or {})
+        return self.http.post(path, content=urlencode(list(form)), headers=all_headers)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.http.get(path, **kwargs)
+
+
+def run_jobs(queues: Sequence[str] = ("intake",)) -> None:
+    """Run queued jobs in-process until the queues are empty (rq's SimpleWorker)."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from gateway.queue import get_queue, get_redis
+
+    worker = SimpleWorker([get_queue(q) for q in queues], connection=get_redis(),
+                          serializer=JSONSerializer)
+    worker.work(burst=True)
+
+
+def items() -> list[dict[str, Any]]:
+    from gateway.db import unit_of_work
+    from gateway.intake.queries import list_items
+
+    with unit_of_work() as session:
+        return list_items(session)

@@ -1,0 +1,1 @@
+"""RQ jobs: module-level functions that take ids and are idempotent."""
