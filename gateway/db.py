@@ -35,12 +35,13 @@ _engines: dict[tuple[int, str], Engine] = {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+    busy_ms = get_settings().sqlite_busy_timeout_ms
     cur = dbapi_conn.cursor()
     # WAL lets the gateway write while workers read; busy_timeout turns lock contention
     # into a short wait instead of "database is locked".
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
@@ -54,7 +55,7 @@ def get_engine(url: str | None = None) -> Engine:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            engine = create_engine(url, connect_args={"timeout": 10})
+            engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(

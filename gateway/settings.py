@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # a new key makes every existing contact a new person.
     hash_key: SecretStr | None = None
 
+    # How long a SQLite writer waits for the lock before the request is spooled instead.
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
     demo: bool = False
     sms_ack: bool = True
     default_region: str = "AF"

@@ -1,14 +1,16 @@
 """Twilio: webhook signatures and the inbound SMS form.
 
-Signatures use the twilio library's RequestValidator: HMAC over the public URL Twilio
-requested plus every posted parameter (repeated keys included), checked with and without
-the default port, compared in constant time.
+Signatures use the twilio library's RequestValidator to compute the HMAC over the public
+URL Twilio requested plus every posted parameter (repeated keys included); we compare it in
+constant time against the URL with and without the *default* port only.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator, get_signature_algorithm
@@ -44,7 +46,15 @@ class TwilioChannel:
         if not signature:
             return False
         algorithm = get_signature_algorithm(headers.get("x-twilio-webhooks-signature-settings"))
-        return bool(self._validator.validate(url, params, signature, algorithm))
+        if algorithm.upper() not in ("HMAC_SHA1", "HMAC_SHA256"):
+            return False
+        # Twilio is inconsistent about the default port, so both forms are accepted; a
+        # non-default port must match exactly (the library would drop any port).
+        return any(
+            hmac.compare_digest(
+                self._validator.compute_signature(candidate, params, algorithm), signature)
+            for candidate in _port_variants(url)
+        )
 
     def parse_inbound_sms(self, params: ImmutableMultiDict[str, str]) -> InboundMessage:
         for name in ("MessageSid", "AccountSid", "From", "To"):
@@ -69,6 +79,17 @@ class TwilioChannel:
             num_media=_int_field(params, "NumMedia") or 0,
             meta={k: params[k] for k in _META_FIELDS if k in params},
         )
+
+
+def _port_variants(url: str) -> list[str]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    host = parts.hostname or ""
+    if parts.port is None:
+        return [url, urlunsplit(parts._replace(netloc=f"{host}:{default}"))]
+    if parts.port == default:
+        return [url, urlunsplit(parts._replace(netloc=host))]
+    return [url]
 
 
 def _int_field(params: ImmutableMultiDict[str, str], name: str) -> int | None:
