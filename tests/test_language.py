@@ -52,6 +52,33 @@ def test_nothing_to_go_on_is_undetermined(text: str) -> None:
     assert identify(text) == Detection("und", 0.0, "Zyyy", "empty")
 
 
+@pytest.mark.parametrize("text", ["salam", "Salam!", "salam alaikum 🙏", "سلام", "السلام علیكم"])
+def test_a_greeting_every_language_shares_is_undetermined(text: str) -> None:
+    assert identify(text).language == "und"
+
+
+@pytest.mark.parametrize("text", ["ok", "Hi", "I am Ahmad"])
+def test_a_few_words_no_detector_agrees_on_are_undetermined(text: str) -> None:
+    # CLD2 alone would say Dutch, Tsonga, Malay: worse for routing than no answer.
+    assert identify(text).language == "und"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("زه د Jalalabad یم، school ته اړتیا لرو please help", "ps"),
+        ("ما در Kunduz province هستیم و ceasefire می خواهیم", "fa"),
+    ],
+)
+def test_dari_or_pashto_with_latin_words_keeps_its_language(text: str, lang: str) -> None:
+    result = identify(text)
+    assert (result.language, result.script) == (lang, "Arab")
+
+
+def test_english_quoting_a_name_in_arabic_script_stays_english() -> None:
+    assert identify("My name is احمد and I live in Kabul with my family").language == "en"
+
+
 def test_bidi_marks_do_not_hide_dari() -> None:
     rlm = "\u200f"
     text = f"من{rlm} از هرات{rlm} هستم و ما صلح می\u200cخواهیم{rlm}"

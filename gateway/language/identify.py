@@ -11,6 +11,10 @@ place. Evidence is weighed per script, because each script has its own blind spo
   small function-word lexicon (``lexicon.py``) decides when it clearly can.
 * Cyrillic script: Uzbek and Tajik letters (ў, ҷ ӣ ӯ) are decisive; neither is Russian.
 
+"und" is an answer, not a failure: no letters, a greeting every language here shares
+("salam"), or a few words only one detector has a (usually exotic) guess for. Routing then
+falls back to its default rather than to a wrong language.
+
 The input is only ``clean()``-ed (NFKC, format marks removed). ``fold()`` would destroy
 exactly the letter distinctions used here.
 """
@@ -27,7 +31,7 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from gateway.language import lexicon
-from gateway.language.normalize import clean
+from gateway.language.normalize import clean, fold
 
 __all__ = ["UND", "Detection", "identify", "warm_up"]
 
@@ -45,7 +49,16 @@ _PASHTO_WORDS = frozenset(
 )
 # Grammar words telling Urdu from Persian when CLD2 has only a few words to go on.
 _URDU_WORDS = frozenset(["کو", "کے", "کا", "اور", "سے", "نے", "میں", "ہے", "ہیں", "بھی"])
-_PERSIAN_WORDS = frozenset(["از", "به", "را", "است", "در", "که", "این", "با", "هر", "برای"])
+_PERSIAN_WORDS = frozenset(
+    ["از", "به", "را", "است", "در", "که", "این", "با", "هر", "برای", "و", "می", "هستم"]
+    + ["هستیم", "نیست"]
+)
+# Greetings every language of the region shares, matched on fold()ed text: alone, they say
+# nothing about the sender's language.
+_SHARED_GREETINGS = frozenset(
+    ["salam", "salaam", "slm", "salam alaikum", "salam alaykum", "assalam alaikum"]
+    + ["assalamu alaikum", "as salamu alaikum", "سلام", "السلام", "سلام علیکم", "السلام علیکم"]
+)
 _TAJIK_LETTERS = frozenset("ҷӣӯҶӢӮ")
 _UZBEK_CYRILLIC_LETTERS = frozenset("ўЎ")
 _BELARUSIAN_UKRAINIAN_LETTERS = frozenset("іІїЇєЄґҐ")  # ў with these is Belarusian, not Uzbek
@@ -54,6 +67,7 @@ _ARABIC_SCRIPT_LANGS = frozenset({"fa", "ps", "ar", "ur"})
 # Cyrillic languages langdetect has no profile for: its opinion on them is worthless.
 _CYRILLIC_CLD2_ONLY = frozenset({"uz", "tg", "kk", "ky", "mn", "tt", "ba"})
 _LANGDETECT_MIN_LETTERS = 8
+_LONE_GUESS_MIN_LETTERS = 20
 _SLAVIC = frozenset({"ru", "uk", "be", "bg", "mk", "sr"})
 
 # CLD2 still uses some withdrawn or non-ISO 639-1 codes.
@@ -77,7 +91,9 @@ class Detection:
 
     language: str  # ISO 639-1 ("fa" covers Dari), or "und"
     confidence: float  # 0..1; comparable within one method, rough across methods
-    script: str  # ISO 15924 of the dominant letters; "Zyyy" when there are none
+    # ISO 15924 of the dominant letters ("Zyyy": none), except that a Dari/Pashto sentence
+    # carrying Latin names and loanwords is "Arab": the script to answer in.
+    script: str
     method: str  # "empty", "script", "lexicon", "cld2", "langdetect", "prior" or "weak"
 
 
@@ -91,18 +107,17 @@ class _Guess:
 def identify(text: str) -> Detection:
     """Identify the language of an inbound message (raw text; it is cleaned here)."""
     cleaned = clean(text)
-    script, letters = _dominant_script(cleaned)
-    if letters == 0:
+    counts = _script_counts(cleaned)
+    if not counts:
         # Digits, punctuation, emoji: nothing to go on, and guessing would mislead routing.
         return Detection(UND, 0.0, "Zyyy", "empty")
-    if script == "Arab":
-        found = _identify_arabic(cleaned, letters)
-    elif script == "Latn":
-        found = _identify_latin(cleaned, letters)
-    elif script == "Cyrl":
-        found = _identify_cyrillic(cleaned, letters)
-    else:
-        found = _identify_other(cleaned, script, letters)
+    script = max(counts, key=counts.__getitem__)
+    if _is_shared_greeting(cleaned):
+        # "salam" alone is Dari, Pashto, Uzbek, Turkmen and Arabic at once.
+        return Detection(UND, 0.0, script, "weak")
+    found = _identify_script(cleaned, script, counts[script])
+    if script == "Latn" and counts.get("Arab", 0) >= 4:
+        found = _arabic_grammar_with_latin_words(cleaned, found)
     # Audit records and tests compare confidences: keep them tidy and in range.
     return replace(found, confidence=round(min(1.0, max(0.0, found.confidence)), 3))
 
@@ -131,20 +146,53 @@ def _script_of(ch: str) -> str | None:
     return _OTHER_SCRIPTS.get(unicodedata.name(ch, "").split(" ")[0], "Zzzz")
 
 
-def _dominant_script(text: str) -> tuple[str, int]:
-    """The script most letters are in, and how many letters that is."""
+def _script_counts(text: str) -> dict[str, int]:
+    """Letters per script; an empty dict when the text has no letters at all."""
     counts: dict[str, int] = {}
     for ch in text:
         script = _script_of(ch)
         if script is not None:
             counts[script] = counts.get(script, 0) + 1
-    if not counts:
-        return "Zyyy", 0
-    script = max(counts, key=counts.__getitem__)
-    return script, counts[script]
+    return counts
+
+
+def _is_shared_greeting(text: str) -> bool:
+    # Greetings are one to three words: spare every other text the cost of fold().
+    if len(text) > 40 or not 0 < len(_LETTER_RUN.findall(text)) <= 3:
+        return False
+    return " ".join(_LETTER_RUN.findall(fold(text))) in _SHARED_GREETINGS
 
 
 # --- per-script decisions --------------------------------------------------------------
+
+
+def _identify_script(text: str, script: str, letters: int) -> Detection:
+    if script == "Arab":
+        return _identify_arabic(text, letters)
+    if script == "Latn":
+        return _identify_latin(text, letters)
+    if script == "Cyrl":
+        return _identify_cyrillic(text, letters)
+    return _identify_other(text, script, letters)
+
+
+def _arabic_grammar_with_latin_words(text: str, latin: Detection) -> Detection:
+    """Re-read a mostly-Latin text whose Arabic-script part carries the grammar.
+
+    "زه د Kandahar یم، ceasefire ته اړتیا لرو please" is Pashto: Latin place names and
+    loanwords can outnumber a Dari/Pashto sentence's own letters, but its grammar words
+    (د، ته، یم / از، به، است) stay in Arabic script. An English sentence quoting a name
+    in Arabic script has none of them.
+    """
+    arabic_words = [w for w in _LETTER_RUN.findall(text) if _script_of(w[0]) == "Arab"]
+    grammar = _PASHTO_WORDS | _PERSIAN_WORDS | _URDU_WORDS
+    pashto_letters = sum(ch in _PASHTO_LETTERS for ch in text)
+    if len(grammar.intersection(arabic_words)) + min(pashto_letters, 2) < 2:
+        return latin
+    if latin.method == "lexicon" or (latin.language == "en" and latin.confidence >= 0.6):
+        return latin  # a real Latin-script sentence with some Arabic-script words in it
+    arabic = _identify_arabic(" ".join(arabic_words), sum(len(w) for w in arabic_words))
+    return arabic if arabic.language != UND else latin
 
 
 def _identify_arabic(text: str, letters: int) -> Detection:
@@ -215,7 +263,7 @@ def _identify_latin(text: str, letters: int) -> Detection:
     # language once the text is long enough; langdetect would only cost time there.
     if cld.reliable and (cld.language in {"en", "uz", "tk"} or letters >= 40):
         return Detection(cld.language, cld.confidence, "Latn", "cld2")
-    return _second_opinion(cld, _langdetect(text, letters), "Latn")
+    return _second_opinion(cld, _langdetect(text, letters), "Latn", letters)
 
 
 def _identify_cyrillic(text: str, letters: int) -> Detection:
@@ -243,17 +291,17 @@ def _identify_cyrillic(text: str, letters: int) -> Detection:
         if ld.language == "ru":
             return Detection("ru", 0.5, "Cyrl", "langdetect")
         return Detection("ru", 0.3, "Cyrl", "prior")
-    return _second_opinion(cld, ld, "Cyrl")
+    return _second_opinion(cld, ld, "Cyrl", letters)
 
 
 def _identify_other(text: str, script: str, letters: int) -> Detection:
     cld = _cld2(text, letters)
     if cld.reliable and cld.language != UND:
         return Detection(cld.language, cld.confidence, script, "cld2")
-    return _second_opinion(cld, _langdetect(text, letters), script)
+    return _second_opinion(cld, _langdetect(text, letters), script, letters)
 
 
-def _second_opinion(cld: _Guess, ld: _Guess, script: str) -> Detection:
+def _second_opinion(cld: _Guess, ld: _Guess, script: str, letters: int) -> Detection:
     """Combine two detectors that were each unsure (short text, unusual words)."""
     if cld.language == ld.language != UND:
         return Detection(cld.language, max(cld.confidence, ld.confidence), script, "cld2")
@@ -261,6 +309,10 @@ def _second_opinion(cld: _Guess, ld: _Guess, script: str) -> Detection:
         # CLD2's guesses for a few Latin words range over 160 languages; langdetect's
         # English is the one second opinion worth taking over it.
         return Detection("en", ld.confidence * 0.8, script, "langdetect")
+    if letters < _LONE_GUESS_MIN_LETTERS:
+        # One detector alone on two or three words ("I am Ahmad" -> Malay) is noise:
+        # "und" lets routing fall back to its default instead of a wrong language.
+        return Detection(UND, 0.0, script, "weak")
     if cld.reliable:
         return Detection(cld.language, cld.confidence * 0.5, script, "cld2")
     if ld.reliable:
