@@ -50,6 +50,11 @@ def worker(burst: Annotated[bool, typer.Option(help="Drain the queues, then exit
     from gateway.queue import get_queue, get_redis
 
     _setup_logging()
+    # Load what every job needs once, in the parent: forked work-horses inherit it.
+    import workers.intake  # noqa: F401
+    from gateway.language.identify import warm_up
+
+    warm_up()
     names = [q.strip() for q in queues.split(",") if q.strip()]
     w = Worker([get_queue(n) for n in names], connection=get_redis(), serializer=JSONSerializer)
     w.work(burst=burst, with_scheduler=True)
@@ -108,9 +113,11 @@ def keys() -> None:
 
 
 @app.command()
-def demo(data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its state.")]
-         = Path("var/demo"),
-         keep: Annotated[bool, typer.Option(help="Keep the previous demo's data.")] = False) -> None:
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its state.")]
+    = Path("var/demo"),
+    keep: Annotated[bool, typer.Option(help="Keep the previous demo's data.")] = False,
+) -> None:
     """Run the whole pipeline on the embedded default with realistic input; print a summary."""
     from gateway.demo.run import run_demo
 

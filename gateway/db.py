@@ -47,6 +47,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 
 
 def get_engine(url: str | None = None) -> Engine:
+    """This process's engine. ``hide_parameters``: SQL errors must never carry a message
+    text or a number into logs or tracebacks."""
     url = url or get_settings().resolved_database_url
     key = (os.getpid(), url)
     engine = _engines.get(key)
@@ -55,11 +57,11 @@ def get_engine(url: str | None = None) -> Engine:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            engine = create_engine(url)
+            engine = create_engine(url, hide_parameters=True)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True,
                 connect_args={"connect_timeout": 3},
             )
         _engines[key] = engine

@@ -13,7 +13,9 @@ from typing import Any
 
 import structlog
 
-_PHONE = re.compile(r"\+?\d[\d \-]{7,}\d")
+# 9–15 digits, optionally with a leading + and single spaces, standing alone (not part of a
+# hex id, a date or a longer word).
+_PHONE = re.compile(r"(?<![\w\-:.])\+?\d(?: ?\d){8,14}(?![\w\-:.])")
 
 
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from alembic import command
 from alembic.config import Config
 
 from gateway.db import unit_of_work
-
 from gateway.settings import get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

@@ -66,6 +66,9 @@ class TwilioChannel:
         if self._account_sid and params["AccountSid"] != self._account_sid:
             raise AppError(403, "AccountSid does not match this gateway's account")
         body = params.get("Body", "")
+        if "\x00" in body:
+            # PostgreSQL text cannot hold NUL; say so rather than fail as a 500 forever.
+            raise AppError(400, "Body contains a NUL character")
         if len(body) > _MAX_BODY_CHARS:
             raise AppError(400, f"Body longer than {_MAX_BODY_CHARS} characters")
         return InboundMessage(

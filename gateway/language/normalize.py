@@ -48,7 +48,11 @@ def _is_format_mark(ch: str) -> bool:
 def clean(text: str) -> str:
     """NFKC, invisible format marks removed, whitespace collapsed. Letters untouched."""
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(" " if ch == "\u200c" else ch for ch in text if ch == "\u200c" or not _is_format_mark(ch))
+    text = "".join(
+        " " if ch == "\u200c" else ch
+        for ch in text
+        if ch == "\u200c" or not _is_format_mark(ch)
+    )
     return _ws.sub(" ", text).strip()
 
 
