@@ -142,6 +142,9 @@ def run_demo(data_dir: Path, *, keep: bool = False) -> int:
     finally:
         procs.stop()
     _print_summary(rows, results, lines, time.monotonic() - started)
+    _print_expectations(results, lines)
+    print(f"\nDone in {time.monotonic() - started:.1f} s. "
+          f"Inspect with: AMIP_DATA_DIR={data_dir} amip items --json")
     return 0 if rows and all(r["status"] == "queued" for r in rows) else 1
 
 
@@ -175,7 +178,30 @@ def _print_summary(rows: list[dict[str, Any]], results: list[Any], lines: list[d
     print("\nRouted by: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
     langs = collections.Counter(r["language"] for r in rows)
     print("Languages: " + ", ".join(f"{k} {v}" for k, v in langs.most_common()))
-    print(f"\nDone in {seconds:.1f} s. Inspect with: AMIP_DATA_DIR=var/demo amip items --json")
+
+
+def _print_expectations(results: list[Any], lines: list[dict[str, Any]]) -> None:
+    """How often language and province matched what the demo set's author expected."""
+    from sqlalchemy import select
+
+    from gateway.db import unit_of_work
+    from gateway.intake.models import Item
+
+    with unit_of_work() as session:
+        found = {sid: (lang, prov) for sid, lang, prov in session.execute(
+            select(Item.external_id, Item.language, Item.province))}
+    lang_ok = prov_ok = total = 0
+    for posted, line in zip(results, lines, strict=True):
+        if "resend_of" in line or posted.message_sid not in found:
+            continue
+        total += 1
+        language, province = found[posted.message_sid]
+        expected = line.get("expect_language")
+        lang_ok += language == expected or (expected == "other" and language not in
+                                             ("fa", "ps", "uz", "tk", "en", "und"))
+        prov_ok += province == line.get("expect_province")
+    print(f"As the demo set's author expected: language {lang_ok}/{total}, "
+          f"province {prov_ok}/{total}")
 
 
 def _langs(rows: list[dict[str, Any]]) -> str:
