@@ -141,15 +141,14 @@ def run_demo(data_dir: Path, *, keep: bool = False) -> int:
         rows = _wait_processed(unique)
     finally:
         procs.stop()
-    _print_summary(rows, results, lines, time.monotonic() - started)
+    _print_summary(rows, results)
     _print_expectations(results, lines)
     print(f"\nDone in {time.monotonic() - started:.1f} s. "
           f"Inspect with: AMIP_DATA_DIR={data_dir} amip items --json")
     return 0 if rows and all(r["status"] == "queued" for r in rows) else 1
 
 
-def _print_summary(rows: list[dict[str, Any]], results: list[Any], lines: list[dict[str, Any]],
-                   seconds: float) -> None:
+def _print_summary(rows: list[dict[str, Any]], results: list[Any]) -> None:
     from gateway.geography.reference import load_hubs, load_provinces
 
     codes = collections.Counter(r.status for r in results)
