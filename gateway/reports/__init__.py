@@ -1,0 +1,1 @@
+"""Reports for the negotiating table: counts, small-cell suppression, trends and exports."""
