@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from gateway import errors, health, maintenance
 from gateway.channels import get_channel
 from gateway.intake.routes import router as intake_router
+from gateway.outbound.routes import router as outbound_router
 from gateway.settings import Settings, get_settings
 
 log = structlog.get_logger("gateway.request")
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     errors.install(app)
     app.include_router(health.router)
     app.include_router(intake_router)
+    app.include_router(outbound_router)
 
     @app.middleware("http")
     async def request_context(request: Request,

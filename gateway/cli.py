@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from gateway.outbound.cli import bulletin_app, fake_twilio
 from gateway.settings import ConfigError, get_settings
 
 app = typer.Typer(help="AMIP intake gateway: SMS and voicemail to the provincial networks.",
@@ -123,6 +124,9 @@ def demo(
 
     raise typer.Exit(run_demo(data_dir, keep=keep))
 
+
+app.add_typer(bulletin_app, name="bulletin")
+app.command("fake-twilio")(fake_twilio)
 
 if __name__ == "__main__":
     app()

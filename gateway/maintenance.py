@@ -7,6 +7,7 @@ import threading
 
 from gateway.contacts.crypto import get_vault
 from gateway.intake import service
+from gateway.outbound.sending import sweep as outbound_sweep
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ def run_once(settings: Settings) -> tuple[int, int]:
         requeued = 0
     if requeued:
         log.info("stuck items re-enqueued", extra={"count": requeued})
+    outbound_sweep(settings)  # scheduled bulletins, parked callbacks, dead senders
     return moved, requeued
 
 

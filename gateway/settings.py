@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     stuck_after_seconds: float = Field(default=60.0, ge=0)
     job_retries: int = Field(default=5, ge=0)
 
+    # Outbound bulletins (gateway/outbound): sender, REST timeout and the shared rate.
+    twilio_sender: str | None = None  # E.164 number / short code, or a Messaging Service MG…
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbound_segments_per_second: float = Field(default=10.0, gt=0)
+    outbound_concurrency: int = Field(default=32, ge=1)
+    outbound_lease_seconds: float = Field(default=15.0, gt=0)
+    outbound_slice_seconds: float = Field(default=120.0, gt=0)
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -40,7 +40,10 @@ def truncate_tables() -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE items, contacts RESTART IDENTITY CASCADE"))
+            conn.execute(text("TRUNCATE bulletins, parked_statuses RESTART IDENTITY CASCADE"))
         else:
+            for table in ("deliveries", "bulletins", "parked_statuses"):  # outbound (issue 5)
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
             conn.execute(text("DELETE FROM items"))
             conn.execute(text("DELETE FROM contacts"))
 

@@ -22,3 +22,11 @@ class Contact(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     last_province: Mapped[str | None] = mapped_column(ForeignKey("provinces.pcode"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Bulletin subscription (gateway/outbound): none | active | stopped. A STOP is kept
+    # forever (never sent to again) until the same person sends JOIN.
+    subscription: Mapped[str] = mapped_column(String(8), default="none", server_default="none",
+                                              index=True)
+    subscription_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Chosen by keyword; unlike ``language`` (the last detected one) it is never overwritten.
+    preferred_language: Mapped[str | None] = mapped_column(String(8))
+    home_province: Mapped[str | None] = mapped_column(ForeignKey("provinces.pcode"))

@@ -10,6 +10,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from gateway.contacts.crypto import get_vault
 from gateway.intake import service
 from gateway.metrics import WEBHOOKS
+from gateway.outbound.subscriptions import keyword_reply
 from gateway.webhooks import ChannelDep, SettingsDep, VerifiedForm
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ def inbound_sms(request: Request, form: VerifiedForm, channel: ChannelDep,
     WEBHOOKS.labels(route="sms", result=result).inc()
     log.info("sms accepted", extra={"item_id": acceptance.item_id, "result": result})
     reply = MessagingResponse()
-    ack = service.acknowledgement(msg, settings)
+    ack = keyword_reply(msg, settings, spooled=acceptance.spooled) or service.acknowledgement(
+        msg, settings)
     if ack:
         reply.message(ack)
     return Response(content=str(reply), media_type=TWIML)

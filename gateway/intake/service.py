@@ -27,6 +27,7 @@ from gateway.intake.models import Item
 from gateway.intake.states import ItemStatus
 from gateway.language.identify import identify
 from gateway.language.normalize import clean, normalized_copy
+from gateway.outbound.subscriptions import handle_keyword_item
 from gateway.queue import INTAKE, PendingJob, enqueue_after_commit, send_job
 from gateway.settings import Settings
 
@@ -100,6 +101,8 @@ def process_item(session: Session, item_id: int) -> str:
     item = session.get(Item, item_id)
     if item is None or item.status != ItemStatus.RECEIVED.value:
         return "skipped"
+    if handle_keyword_item(session, item):  # STOP, JOIN…: gateway.outbound, never triage
+        return "keyword"
     contact = session.get(Contact, item.contact_id)
     assert contact is not None  # FK
     detection = identify(clean(item.raw_text))

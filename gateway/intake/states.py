@@ -12,10 +12,11 @@ class ItemStatus(StrEnum):
     TRIAGED = "triaged"
     ESCALATED = "escalated"
     DISCARDED = "discarded"
+    KEYWORD = "keyword"  # a subscription keyword (STOP, JOIN…): handled, never triaged
 
 
 ALLOWED: dict[ItemStatus, frozenset[ItemStatus]] = {
-    ItemStatus.RECEIVED: frozenset({ItemStatus.QUEUED}),
+    ItemStatus.RECEIVED: frozenset({ItemStatus.QUEUED, ItemStatus.KEYWORD}),
     ItemStatus.QUEUED: frozenset({ItemStatus.CLAIMED, ItemStatus.TRIAGED, ItemStatus.ESCALATED,
                                   ItemStatus.DISCARDED}),
     ItemStatus.CLAIMED: frozenset({ItemStatus.QUEUED, ItemStatus.TRIAGED, ItemStatus.ESCALATED,
@@ -24,6 +25,7 @@ ALLOWED: dict[ItemStatus, frozenset[ItemStatus]] = {
                                      ItemStatus.DISCARDED}),
     ItemStatus.TRIAGED: frozenset(),
     ItemStatus.DISCARDED: frozenset(),
+    ItemStatus.KEYWORD: frozenset(),
 }
 
 

@@ -1,0 +1,1 @@
+"""Outbound: SMS keywords (join/stop/help/language/province), subscriptions and bulletins."""
