@@ -11,7 +11,9 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from gateway import errors, health, maintenance
+from gateway.api.routes import router as api_router
 from gateway.channels import get_channel
+from gateway.console.routes import router as console_router
 from gateway.intake.routes import router as intake_router
 from gateway.outbound.routes import router as outbound_router
 from gateway.settings import Settings, get_settings
@@ -37,6 +39,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     errors.install(app)
     app.include_router(health.router)
     app.include_router(intake_router)
+    app.include_router(console_router)
+    app.include_router(api_router)
     app.include_router(outbound_router)
 
     @app.middleware("http")

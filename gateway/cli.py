@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from gateway.outbound.cli import bulletin_app, fake_twilio
+from gateway.auth.cli import token_app, user_app
 from gateway.settings import ConfigError, get_settings
 
 app = typer.Typer(help="AMIP intake gateway: SMS and voicemail to the provincial networks.",
@@ -127,6 +128,9 @@ def demo(
 
 app.add_typer(bulletin_app, name="bulletin")
 app.command("fake-twilio")(fake_twilio)
+
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 if __name__ == "__main__":
     app()

@@ -1,5 +1,8 @@
 """Every ORM model, imported in one place for Alembic and the schema test."""
 
+from gateway.audit.models import AuditEntry  # noqa: F401 - console (issue 4)
+from gateway.auth.models import ApiToken, User, UserProvince, WebSession  # noqa: F401
+from gateway.console.models import ItemNote, ItemTag, ItemVersion  # noqa: F401
 from gateway.contacts.models import Contact
 from gateway.db import Base
 from gateway.geography.models import HubRow, ProvinceRow

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     outbound_lease_seconds: float = Field(default=15.0, gt=0)
     outbound_slice_seconds: float = Field(default=120.0, gt=0)
 
+    # Console and API (issue 4).
+    session_hours: float = Field(default=12.0, gt=0)
+    cookie_secure: bool = True
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=0)
+    login_rate_per_minute: int = Field(default=20, ge=1)
+    console_page_size: int = Field(default=50, ge=5, le=500)
+    topic_tags: str = ("ceasefire,womens_rights,education,security,displacement,livelihoods,"
+                       "governance,justice")
+
     log_level: str = "INFO"
     log_json: bool = True
 

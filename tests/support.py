@@ -40,12 +40,17 @@ def truncate_tables() -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE items, contacts RESTART IDENTITY CASCADE"))
+            conn.execute(text("TRUNCATE users, audit_log RESTART IDENTITY CASCADE"))  # console
             conn.execute(text("TRUNCATE bulletins, parked_statuses RESTART IDENTITY CASCADE"))
         else:
             for table in ("deliveries", "bulletins", "parked_statuses"):  # outbound (issue 5)
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
+            for table in ("item_versions", "item_tags", "item_notes"):  # console (issue 4)
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
             conn.execute(text("DELETE FROM items"))
             conn.execute(text("DELETE FROM contacts"))
+            for table in ("web_sessions", "api_tokens", "user_provinces", "users", "audit_log"):
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - console (issue 4)
 
 
 def flush_redis() -> None:

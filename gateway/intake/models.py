@@ -50,3 +50,8 @@ class Item(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Console (issue 4): who works on the item, and the latest coordinator-edited text
+    # (every version is kept in item_versions; raw_text stays byte-exact).
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    edited_text: Mapped[str | None] = mapped_column(Text)

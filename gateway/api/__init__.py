@@ -1,0 +1,1 @@
+"""The JSON API under /api/: the console's services behind bearer tokens."""

@@ -1,0 +1,1 @@
+"""The append-only audit log: every action and every view of message text or audio."""

@@ -1,0 +1,1 @@
+"""Console users, roles, sessions, API tokens and the one permission module."""

@@ -1,0 +1,1 @@
+"""The coordinator console: server-rendered triage pages and the services behind them."""
