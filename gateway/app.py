@@ -17,6 +17,7 @@ from gateway.console.routes import router as console_router
 from gateway.intake.routes import router as intake_router
 from gateway.outbound.routes import router as outbound_router
 from gateway.settings import Settings, get_settings
+from gateway.voice.routes import router as voice_router
 
 log = structlog.get_logger("gateway.request")
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.include_router(console_router)
     app.include_router(api_router)
     app.include_router(outbound_router)
+    app.include_router(voice_router)
 
     @app.middleware("http")
     async def request_context(request: Request,

@@ -58,6 +58,10 @@ def worker(burst: Annotated[bool, typer.Option(help="Drain the queues, then exit
 
     warm_up()
     names = [q.strip() for q in queues.split(",") if q.strip()]
+    if "stt" in names:  # Vosk models: loaded once here, shared by every forked job
+        from gateway.voice.stt import warm_up as load_models
+
+        load_models(get_settings())
     w = Worker([get_queue(n) for n in names], connection=get_redis(), serializer=JSONSerializer)
     w.work(burst=burst, with_scheduler=True)
 
@@ -125,6 +129,11 @@ def demo(
 
     raise typer.Exit(run_demo(data_dir, keep=keep))
 
+
+from gateway.voice.cli import models_app, simulate_app  # noqa: E402 - registration
+
+app.add_typer(models_app, name="models")
+app.add_typer(simulate_app, name="simulate")
 
 app.add_typer(bulletin_app, name="bulletin")
 app.command("fake-twilio")(fake_twilio)

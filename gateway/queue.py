@@ -86,6 +86,8 @@ def send_job(job: PendingJob, *, unless_pending: bool = False) -> bool:
         get_queue(job.queue).enqueue(
             job.func, *job.args, job_id=job.job_id,
             retry=Retry(max=retries, interval=[5, 30, 120]) if retries else None,
+            # A recognizer that hangs is killed at this timeout (issue 3); others: RQ default.
+            job_timeout=get_settings().stt_job_timeout_seconds if job.queue == STT else None,
             failure_ttl=7 * 24 * 3600,
         )
     except redis.RedisError as exc:

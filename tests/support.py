@@ -45,6 +45,8 @@ def truncate_tables() -> None:
         else:
             for table in ("deliveries", "bulletins", "parked_statuses"):  # outbound (issue 5)
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
+            for table in ("transcripts", "recordings", "calls"):  # voice (issue 3)
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
             for table in ("item_versions", "item_tags", "item_notes"):  # console (issue 4)
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
             conn.execute(text("DELETE FROM items"))

@@ -40,4 +40,7 @@ def _as_dict(item: Item, hub: str | None) -> dict[str, Any]:
         "routing_reason": item.routing_reason,
         "text": item.raw_text,
         "received_at": item.received_at.isoformat() if item.received_at else None,
+        # Voice (issue 3): where the transcript is, and the audio store key (never a number).
+        "transcript_status": (item.meta or {}).get("transcript_status"),
+        "audio": (item.meta or {}).get("audio"),
     }

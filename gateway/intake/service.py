@@ -25,7 +25,7 @@ from gateway.geography.routing import route
 from gateway.intake import spool
 from gateway.intake.models import Item
 from gateway.intake.states import ItemStatus
-from gateway.language.identify import identify
+from gateway.language.identify import Detection, identify
 from gateway.language.normalize import clean, normalized_copy
 from gateway.outbound.subscriptions import handle_keyword_item
 from gateway.queue import INTAKE, PendingJob, enqueue_after_commit, send_job
@@ -96,21 +96,31 @@ def acknowledgement(msg: InboundMessage, settings: Settings) -> str | None:
     return prompts.text("sms", "ack", tag, fallback=settings.default_language)
 
 
-def process_item(session: Session, item_id: int) -> str:
-    """Identify the language, route to a province, mark queued; a handled item is skipped."""
+def _keypad_language(item: Item, text: Detection) -> Detection:
+    """A caller's IVR language choice (voice) outranks whatever the text suggests."""
+    chosen = (item.meta or {}).get("ivr_language")
+    return Detection(chosen, 1.0, text.script, "keypad") if chosen else text
+
+
+def process_item(session: Session, item_id: int, *, again: bool = False) -> str:
+    """Identify the language, route to a province, mark queued; a handled item is skipped.
+
+    ``again``: re-run both on a still-queued item whose text came later (a voice transcript).
+    """
     item = session.get(Item, item_id)
-    if item is None or item.status != ItemStatus.RECEIVED.value:
+    statuses = [ItemStatus.RECEIVED.value] + ([ItemStatus.QUEUED.value] if again else [])
+    if item is None or item.status not in statuses:
         return "skipped"
     if handle_keyword_item(session, item):  # STOP, JOIN…: gateway.outbound, never triage
         return "keyword"
     contact = session.get(Contact, item.contact_id)
     assert contact is not None  # FK
-    detection = identify(clean(item.raw_text))
+    detection = _keypad_language(item, identify(clean(item.raw_text)))
     decision = route(ivr_province=item.meta.get("ivr_province"), text=item.raw_text,
                      last_province=contact.last_province, area_code=contact.area_code)
     # The status condition is the handled marker: of two racing workers, one updates.
     result = session.execute(update(Item).where(
-        Item.id == item_id, Item.status == ItemStatus.RECEIVED.value).values(
+        Item.id == item_id, Item.status.in_(statuses)).values(
         normalized_text=normalized_copy(item.raw_text),
         language=detection.language, language_confidence=round(detection.confidence, 4),
         script=detection.script, language_method=detection.method,

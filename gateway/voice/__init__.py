@@ -1,0 +1,1 @@
+"""Voice: the keypad IVR, voicemail recordings and their offline transcription."""
