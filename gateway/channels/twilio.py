@@ -43,7 +43,8 @@ class TwilioChannel:
     def verify(self, url: str, params: ImmutableMultiDict[str, str],
                headers: Mapping[str, str]) -> bool:
         signature = headers.get("x-twilio-signature", "")
-        if not signature:
+        if not signature or not signature.isascii():
+            # A real signature is base64; compare_digest raises on non-ASCII str (a 500).
             return False
         algorithm = get_signature_algorithm(headers.get("x-twilio-webhooks-signature-settings"))
         if algorithm.upper() not in ("HMAC_SHA1", "HMAC_SHA256"):
