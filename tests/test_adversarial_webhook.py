@@ -158,6 +158,17 @@ def test_empty_body(client: SignedClient) -> None:
     assert signed_empty.json() == {"error": "missing required field MessageSid"}
 
 
+@pytest.mark.parametrize("value", ["²", "٣", "1²", "１０", "-1", "1.0", " 1", "1e3"])
+def test_non_ascii_or_odd_digits_in_number_fields_are_400(lenient: SignedClient,
+                                                          value: str) -> None:
+    # str.isdigit() is true for "²" but int("²") raises: that must be a 400, not a 500.
+    for field in ("NumSegments", "NumMedia"):
+        r = lenient.post("/twilio/sms", replace_field(sms_form("count me"), field, value))
+        assert r.status_code == 400, (field, value)
+        assert r.json() == {"error": f"malformed {field}"}
+    assert count(Item) == 0
+
+
 # --- senders ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sender", ["", "   ", "\t"])

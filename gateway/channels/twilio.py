@@ -100,6 +100,7 @@ def _int_field(params: ImmutableMultiDict[str, str], name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 6:
+    # ASCII only: "²".isdigit() is true, yet int("²") raises (a 500 instead of a 400).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
         raise AppError(400, f"malformed {name}")
     return int(raw)
