@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.audit import service as audit
@@ -19,12 +21,35 @@ NO_AUDIO = "no audio for this item"
 
 
 def _opener() -> Any:
-    """``gateway.voice.audio.open_audio(session, item_id)`` when the voice store is installed."""
+    """``gateway.voice.audio.open_audio(session, item_id)`` when the voice store offers it,
+    else a look-up of the item's stored recording through the store's own ``resolve``."""
     try:
         module = importlib.import_module("gateway.voice.audio")
     except ImportError:
         return None
-    return getattr(module, "open_audio", None)
+    opener = getattr(module, "open_audio", None)
+    if opener is not None:
+        return opener
+    resolve = getattr(module, "resolve", None)
+    try:
+        recording = importlib.import_module("gateway.voice.models").Recording
+    except (ImportError, AttributeError):
+        return None
+    if resolve is None or not hasattr(recording, "audio_key"):
+        return None
+
+    def by_recording(session: Session, item_id: int) -> Path | None:
+        from gateway.settings import get_settings
+
+        key = session.execute(select(recording.audio_key).where(
+            recording.item_id == item_id, recording.audio_key.is_not(None))).scalar()
+        if not key:
+            return None
+        settings = get_settings()
+        path: Path = resolve(getattr(settings, "audio_dir", settings.data_dir / "audio"), key)
+        return path if path.is_file() else None
+
+    return by_recording
 
 
 def audio_response(session: Session, principal: Principal, item_id: int) -> Response:
@@ -46,7 +71,8 @@ def _as_response(found: Any) -> Response:
     if isinstance(found, tuple):
         found, media_type = found[0], found[1]
     if isinstance(found, str | Path):
-        return FileResponse(found, media_type=media_type)
+        guessed = mimetypes.guess_type(str(found))[0]
+        return FileResponse(found, media_type=guessed or media_type)
     if isinstance(found, bytes):
         return Response(found, media_type=media_type)
     if isinstance(found, Iterable):

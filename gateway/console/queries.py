@@ -20,7 +20,9 @@ from gateway.intake.models import Item
 from gateway.intake.states import ItemStatus
 
 OPEN = (ItemStatus.QUEUED.value, ItemStatus.CLAIMED.value, ItemStatus.ESCALATED.value)
-STATUS_FILTERS = ("open", *[s.value for s in ItemStatus], "all")
+# What a coordinator triages (subscription keywords and the like are handled elsewhere).
+TRIAGE = ("received", "queued", "claimed", "triaged", "escalated", "discarded")
+STATUS_FILTERS = ("open", *TRIAGE, "all")
 PREVIEW = 90
 
 
@@ -65,7 +67,7 @@ def _status_clause(status: str) -> ColumnElement[bool]:
 
 
 def _filters(f: QueueFilter, provinces: frozenset[str] | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+    where: list[ColumnElement[bool]] = [Item.status.in_(TRIAGE)]
     if provinces is not None:
         where.append(Item.province.in_(sorted(provinces)))
     if f.language:
@@ -90,7 +92,7 @@ def status_counts(session: Session, principal: Principal, f: QueueFilter) -> dic
 
 
 def _counts(session: Session, where: list[ColumnElement[bool]]) -> dict[str, int]:
-    counts = {s.value: 0 for s in ItemStatus}
+    counts = dict.fromkeys(TRIAGE, 0)
     rows = session.execute(select(Item.status, func.count()).where(and_(true(), *where))
                            .group_by(Item.status))
     for status, n in rows:

@@ -42,6 +42,7 @@ def templates() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters["age"] = _age
+    env.filters["when"] = _when
     return env
 
 
@@ -54,6 +55,11 @@ def _age(seconds: int | None, t: Translator) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} {t('hours')}"
     return f"{minutes // 1440} {t('days')}"
+
+
+def _when(iso: str | None) -> str:
+    """``2026-12-03T12:58:54.77+00:00`` → ``2026-12-03 12:58 UTC`` (times are stored in UTC)."""
+    return f"{iso[:10]} {iso[11:16]} UTC" if iso else "-"
 
 
 def render(name: str, *, lang: str, status_code: int = 200, **context: Any) -> HTMLResponse:
