@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ClauseElement
 
 from gateway.settings import get_settings
 
@@ -72,10 +75,20 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _factories.clear()
+
+
+# One sessionmaker per engine: each sessionmaker() builds a new Session subclass whose event
+# dispatch is set up on first use, which cost more CPU than a webhook's INSERT did.
+_factories: dict[Engine, sessionmaker[Session]] = {}
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+    engine = get_engine(url)
+    factory = _factories.get(engine)
+    if factory is None:
+        factory = _factories[engine] = sessionmaker(bind=engine, expire_on_commit=False)
+    return factory
 
 
 @contextmanager
@@ -96,12 +109,35 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+class _OnConflictDoNothing(ClauseElement):
+    """``ON CONFLICT DO NOTHING`` with no target (any unique constraint): the same SQL on
+    PostgreSQL and SQLite ≥ 3.24."""
+
+    __visit_name__ = "amip_on_conflict_do_nothing"
+    inherit_cache = True
+    _traverse_internals: list[Any] = []
+
+
+@compiles(_OnConflictDoNothing)
+def _render_do_nothing(element: _OnConflictDoNothing, compiler: Any, **kw: Any) -> str:
+    return "ON CONFLICT DO NOTHING"
+
+
+class InsertIgnore(Insert):
+    """INSERT … ON CONFLICT DO NOTHING that SQLAlchemy can cache.
+
+    The dialects' own ``insert(...).on_conflict_do_nothing()`` carry no cache key in
+    SQLAlchemy 2.0, so every execution compiled the statement again: about a third of the
+    CPU an SMS webhook spent in the database layer (see BENCHMARKS.md).
+    """
+
+    inherit_cache = True
+
+    def __init__(self, table: Any) -> None:
+        super().__init__(table)
+        self._post_values_clause = _OnConflictDoNothing()
+
+
 def insert_ignore(session: Session, model: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING for the session's dialect (idempotency by constraint)."""
-    if is_postgres(session):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(model).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(model).on_conflict_do_nothing()
+    """INSERT … ON CONFLICT DO NOTHING (idempotency by constraint), for either dialect."""
+    return InsertIgnore(model)

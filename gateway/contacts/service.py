@@ -16,10 +16,17 @@ def get_or_create_contact(session: Session, *, vault: Vault, raw_number: str,
     """The one contact for this number, created if new (unique hash, conflict = exists)."""
     e164 = to_e164(raw_number, region)
     phone_hash = vault.lookup_hash(e164)
+    by_hash = select(Contact).where(Contact.phone_hash == phone_hash)
+    # Most senders are known: one SELECT, no encryption, no INSERT. The look-up is only a
+    # shortcut; uniqueness is still decided by the constraint (two first messages racing
+    # both reach the INSERT, one of them does nothing, both then read the same row).
+    contact = session.execute(by_hash).scalar_one_or_none()
+    if contact is not None:
+        return contact
     session.execute(insert_ignore(session, Contact).values(
         phone_hash=phone_hash,
         phone_encrypted=vault.encrypt(e164),
         pseudonym=vault.pseudonym(e164),
         area_code=landline_area_code(e164),
     ))
-    return session.execute(select(Contact).where(Contact.phone_hash == phone_hash)).scalar_one()
+    return session.execute(by_hash).scalar_one()
