@@ -62,6 +62,8 @@ class CountTable:
 
     def grid(self) -> list[list[int]]:
         """Cells with their margins: a last column of row totals, a last row of column totals."""
+        if not self.cells:  # nothing counted: just the grand total, 0
+            return [[0]]
         rows = [list(r) + ([sum(r)] if self.has_row_totals else []) for r in self.cells]
         if self.has_col_totals:
             rows.append([sum(col) for col in zip(*rows, strict=True)])
@@ -108,7 +110,8 @@ def cross_table(report: CountReport) -> CountTable:
     for r in report.rows:
         cell = (r.key[:split], r.key[split] if col_dim else None)
         values[cell] = values.get(cell, 0) + r.count
-    row_keys = _ordered({k for k, _ in values}) or [()]
+    # No rows at all is an empty table (its grand total 0), not one row of zeros.
+    row_keys = _ordered({k for k, _ in values}) or ([] if row_dims else [()])
     col_keys = _ordered_single({c for _, c in values}) or [None]
     cells = [[values.get((rk, ck), 0) for ck in col_keys] for rk in row_keys]
     return CountTable(row_dims, col_dim, row_keys, col_keys, cells)
