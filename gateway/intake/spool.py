@@ -64,13 +64,20 @@ def replay(spool_dir: Path, vault: Vault,
     """
     moved = 0
     for path in pending(spool_dir):
+        # Another gateway process may replay the same directory: a file it already moved
+        # (or quarantined) is simply gone, and storing twice is absorbed by the unique id.
         try:
             msg, received_at = read(path, vault)
+        except FileNotFoundError:
+            continue
         except (InvalidToken, ValueError, KeyError, TypeError):
             _quarantine(path)
             continue
         store(msg, received_at)  # raises while the database is still down: keep the file
-        path.unlink()
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
         moved += 1
     if moved:
         _fsync_dir(spool_dir)
@@ -82,7 +89,10 @@ def _quarantine(path: Path) -> None:
     # Unreadable (wrong key, truncated by hand): keep it for an operator, never delete.
     bad = path.parent / "unreadable"
     bad.mkdir(exist_ok=True)
-    os.rename(path, bad / path.name)
+    try:
+        os.rename(path, bad / path.name)
+    except FileNotFoundError:
+        return  # another replayer quarantined it first
     log.error("unreadable spool file quarantined", extra={"file": path.name})
 
 

@@ -1,0 +1,236 @@
+"""The spool, its replay and the sweeper under crashes, races and outages.
+
+What an operator would see: messages stored exactly once, no pass of the sweeper (or of
+`amip sweep`) crashing because another gateway process got there first, nothing a
+participant sent left behind in the spool directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+from starlette.datastructures import ImmutableMultiDict
+
+from gateway.channels.base import InboundMessage
+from gateway.intake.models import Item
+from tests import support
+from tests.support import SignedClient, sms_form
+from tests.test_outage import outage  # noqa: F401 - the PostgreSQL proxy / SQLite lock
+
+
+def inbound(body: str) -> InboundMessage:
+    from gateway.channels.twilio import TwilioChannel
+
+    return TwilioChannel(support.AUTH_TOKEN).parse_inbound_sms(ImmutableMultiDict(sms_form(body)))
+
+
+def spool_messages(bodies: list[str]) -> list[Path]:
+    from gateway.contacts.crypto import get_vault
+    from gateway.intake import spool
+    from gateway.settings import get_settings
+
+    return [spool.write(get_settings().spool_dir, get_vault(), inbound(b), datetime.now(UTC))
+            for b in bodies]
+
+
+def spool_dir() -> Path:
+    from gateway.settings import get_settings
+
+    return get_settings().spool_dir
+
+
+def stored_texts() -> list[str]:
+    return sorted(i["text"] for i in support.items())
+
+
+def sweep() -> tuple[int, int]:
+    from gateway import maintenance
+    from gateway.settings import get_settings
+
+    return maintenance.run_once(get_settings())
+
+
+# --- two gateway processes, one spool directory -------------------------------------------
+
+def test_second_replayer_finds_files_already_moved(base_env: dict[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # Gateway A lists the spool and starts on the first file; meanwhile gateway B replays
+    # the whole directory. A must neither crash on the files B removed nor store twice.
+    from gateway.contacts.crypto import get_vault
+    from gateway.intake import service
+
+    spool_messages(["first spooled", "second spooled", "third spooled"])
+    real_commit = service.commit_sms
+    other: list[int] = []
+
+    def commit_while_other_gateway_replays(msg: InboundMessage, **kwargs: Any) -> Any:
+        if not other:
+            other.append(-1)  # B's own commits go straight through
+            monkeypatch.setattr(service, "commit_sms", real_commit)
+            other[0] = service.replay_spool(get_settings(), get_vault())
+            monkeypatch.setattr(service, "commit_sms", commit_while_other_gateway_replays)
+        return real_commit(msg, **kwargs)
+
+    from gateway.settings import get_settings
+
+    monkeypatch.setattr(service, "commit_sms", commit_while_other_gateway_replays)
+    moved_by_a, _ = sweep()  # must not raise
+    assert other == [3]
+    assert moved_by_a == 0  # B moved every file; A only confirmed one was already stored
+    assert stored_texts() == ["first spooled", "second spooled", "third spooled"]
+    assert not list(spool_dir().glob("*.spool"))
+
+
+def test_two_replayers_at_once_store_everything_once(base_env: dict[str, str]) -> None:
+    bodies = [f"spooled message {i}" for i in range(30)]
+    spool_messages(bodies)
+    barrier = threading.Barrier(2)
+    moved: list[int] = []
+    errors: list[BaseException] = []
+
+    def replayer() -> None:
+        barrier.wait()
+        try:
+            moved.append(sweep()[0])
+        except BaseException as exc:  # noqa: BLE001 - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replayer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(moved) == 30
+    assert stored_texts() == sorted(bodies)
+
+
+def test_quarantine_race_does_not_crash(base_env: dict[str, str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.intake import spool
+
+    (path,) = spool_messages(["will be unreadable"])
+    path.write_bytes(b"not a fernet token")
+    stale = spool.pending(spool_dir())
+    sweep()  # gateway B quarantines it
+    monkeypatch.setattr(spool, "pending", lambda _dir: stale)
+    assert sweep()[0] == 0  # gateway A, with its older listing: no crash
+    assert (spool_dir() / "unreadable" / path.name).exists()
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+def test_spool_file_under_a_rotated_out_key_is_quarantined_not_lost(
+        base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    (old,) = spool_messages(["written under the old key"])
+    monkeypatch.setenv("AMIP_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    support.reset_caches()
+    spool_messages(["written under the new key"])
+    moved, _ = sweep()
+    assert moved == 1
+    assert stored_texts() == ["written under the new key"]
+    kept = spool_dir() / "unreadable" / old.name
+    assert kept.exists() and not old.exists()
+    assert not list(spool_dir().glob("*.spool"))
+    # Putting the old key back (as the second key) lets an operator replay it.
+    monkeypatch.setenv("AMIP_ENCRYPTION_KEYS", os.environ["AMIP_ENCRYPTION_KEYS"] + ","
+                       + base_env["AMIP_ENCRYPTION_KEYS"])
+    support.reset_caches()
+    os.rename(kept, spool_dir() / old.name)
+    assert sweep()[0] == 1
+    assert stored_texts() == ["written under the new key", "written under the old key"]
+
+
+# --- database outage with concurrent posters ----------------------------------------------
+
+def test_database_dies_mid_stream_of_concurrent_posts(outage: Any) -> None:  # noqa: F811
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    forms = [sms_form(f"concurrent message {i}") for i in range(24)]
+    codes: list[int] = []
+    lock = threading.Lock()
+    first_half_done = threading.Event()
+    cut = threading.Event()
+
+    with TestClient(create_app(background=False)) as http:
+        client = SignedClient(http)
+
+        def post(form: list[tuple[str, str]], wait_for_cut: bool) -> None:
+            if wait_for_cut:
+                cut.wait()
+            code = client.post("/twilio/sms", form).status_code
+            with lock:
+                codes.append(code)
+                if len(codes) == 8:
+                    first_half_done.set()
+
+        threads = [threading.Thread(target=post, args=(f, i >= 8)) for i, f in enumerate(forms)]
+        for t in threads:
+            t.start()
+        first_half_done.wait(60)
+        outage.stop()
+        cut.set()
+        for t in threads:
+            t.join()
+        outage.start()
+        # Twilio retries two of them after the database is back.
+        assert client.post("/twilio/sms", forms[10]).status_code == 200
+        assert client.post("/twilio/sms", forms[3]).status_code == 200
+    assert codes == [200] * 24
+    assert len(list(spool_dir().glob("*.spool"))) >= 1
+    sweep()
+    assert not list(spool_dir().glob("*.spool"))
+    assert stored_texts() == sorted(f"concurrent message {i}" for i in range(24))
+    support.run_jobs()
+    assert {i["status"] for i in support.items()} == {"queued"}
+
+
+# --- sweeper and worker -------------------------------------------------------------------
+
+def test_sweeper_running_while_the_worker_is_mid_job(client: SignedClient,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.intake import service
+    from gateway.queue import get_queue
+
+    client.post("/twilio/sms", sms_form("we need a clinic in Bamyan"))
+    real_route = service.route
+    requeued_mid_job: list[int] = []
+
+    def route_while_sweeping(**kwargs: Any) -> Any:
+        requeued_mid_job.append(sweep()[1])  # the gateway's sweeper fires right now
+        return real_route(**kwargs)
+
+    monkeypatch.setattr(service, "route", route_while_sweeping)
+    support.run_jobs()
+    assert requeued_mid_job == [0]  # a running job is not enqueued a second time
+    assert get_queue("intake").count == 0
+    item = support.items()[0]
+    assert item["status"] == "queued" and item["province"] == "AF10"
+    assert sweep()[1] == 0  # processed: nothing stuck
+
+
+def test_job_for_a_deleted_item_does_nothing_and_does_not_fail(client: SignedClient) -> None:
+    from rq.registry import FailedJobRegistry
+
+    from gateway.db import unit_of_work
+    from gateway.queue import get_queue
+
+    client.post("/twilio/sms", sms_form("deleted before the worker ran"))
+    with unit_of_work() as session:
+        session.query(Item).delete()
+    support.run_jobs()
+    assert len(FailedJobRegistry(queue=get_queue("intake"))) == 0
+    from workers.intake import process_item
+
+    assert process_item(987654) == "skipped"
+    with unit_of_work() as session:
+        assert session.execute(select(func.count(Item.id))).scalar_one() == 0
