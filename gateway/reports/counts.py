@@ -120,7 +120,7 @@ def _dimensions(by: Sequence[str], period: Period | None) -> tuple[str, ...]:
     dims = tuple(dict.fromkeys(d.strip() for d in by if d.strip()))
     unknown = [d for d in dims if d not in DIMENSIONS]
     if unknown:
-        raise ReportError(f"unknown dimension {unknown[0]!r}; choose from {', '.join(DIMENSIONS)}")
+        raise ReportError(f"unknown dimension; choose from {', '.join(DIMENSIONS)}")
     if "topic" in dims:
         _require_topics()
     if "period" in dims and period is None:

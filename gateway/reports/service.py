@@ -35,9 +35,17 @@ class Published:
 
 
 @dataclass(frozen=True)
+class Trend:
+    key: str | None
+    last_period: str
+    earlier_share: float | None  # None: withheld (it would give a small count back)
+    last_share: float | None
+
+
+@dataclass(frozen=True)
 class Highlights:
-    languages: list[ShareTrend]
-    provinces: list[ShareTrend]
+    languages: list[Trend]
+    provinces: list[Trend]
     waiting: list[Waiting]
     show_items: bool  # item ids link to the console only for roles that may open items
     threshold: int | None
@@ -109,19 +117,44 @@ def export(session: Session, principal: Principal, settings: Settings, *, fmt: s
 
 
 def highlights(session: Session, principal: Principal, settings: Settings, *, date_from: date,
-               date_to: date, period: Period = Period.WEEK,
-               filters: Filters | None = None) -> Highlights:
+               date_to: date, period: Period = Period.WEEK, filters: Filters | None = None,
+               show_small: bool = False) -> Highlights:
     """Falling shares of languages and provinces, and the longest waits per province."""
     require(principal, Perm.COUNTS)
+    if show_small and not may_unsuppress(principal, settings):
+        raise AppError(403, "small counts are not shown to this role")
     filters = filters or Filters()
     provinces = scope(session, principal, filters)
     waiting = longest_waiting(session, scope_provinces=set(filters.provinces) or provinces)
-    by_language, by_province = (
-        falling_shares(session, dim=dim, date_from=date_from, date_to=date_to, period=period,
-                       scope_provinces=provinces, filters=filters)
-        for dim in ("language", "province"))
-    return Highlights(languages=by_language, provinces=by_province, waiting=waiting,
-                      show_items=principal.can(Perm.QUEUE), threshold=settings.report_threshold)
+    threshold = None if show_small else settings.report_threshold
+    by_dim = {}
+    for dim in ("language", "province"):
+        args = {"date_from": date_from, "date_to": date_to, "period": period,
+                "scope_provinces": provinces, "filters": filters}
+        trends = falling_shares(session, dim=dim, **args)  # type: ignore[arg-type]
+        withheld = _withheld(counts(session, by=[dim], **args), threshold)  # type: ignore[arg-type]
+        by_dim[dim] = [_masked(t, withheld) for t in trends]
+    return Highlights(languages=by_dim["language"], provinces=by_dim["province"],
+                      waiting=waiting, show_items=principal.can(Perm.QUEUE),
+                      threshold=threshold)
+
+
+def _withheld(report: CountReport, threshold: int | None) -> set[tuple[str | None, str | None]]:
+    """(key, period) cells the published dimension × period table withholds."""
+    if threshold is None:
+        return set()
+    published = suppress(cross_table(report), threshold)
+    t = published.table
+    return {(rk[0], ck) for rk, row in zip(t.row_keys, published.cells, strict=True)
+            for ck, p in zip(t.col_keys, row, strict=True) if p.value is None}
+
+
+def _masked(t: ShareTrend, withheld: set[tuple[str | None, str | None]]) -> Trend:
+    """A share times its published period total is the count: a share is shown only where
+    the same count is shown in the dimension × period table."""
+    earlier = {p for k, p in withheld if k == t.key and p is not None and p < t.last_period}
+    return Trend(t.key, t.last_period, None if earlier else t.previous_share,
+                 None if (t.key, t.last_period) in withheld else t.last_share)
 
 
 @dataclass(frozen=True)
@@ -142,7 +175,7 @@ def page(session: Session, principal: Principal, settings: Settings, *, by: Sequ
                       date_to=date_to, period=period or Period.WEEK, filters=filters,
                       show_small=show_small)
     lights = highlights(session, principal, settings, date_from=date_from, date_to=date_to,
-                        period=period or Period.WEEK, filters=filters)
+                        period=period or Period.WEEK, filters=filters, show_small=show_small)
     return Page(main, timeline, lights)
 
 
