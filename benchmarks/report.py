@@ -20,11 +20,16 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/amip_bench_reports"
 
@@ -82,29 +87,51 @@ def main() -> int:
     if not args.keep:
         _prepare(args.url, args.items)
 
-    from sqlalchemy import event, text
-
     from gateway.db import unit_of_work
     from gateway.reports.counts import Period, counts
     from gateway.reports.suppression import cross_table, suppress
 
-    span = {"date_from": date(2025, 1, 1), "date_to": date(2025, 12, 31)}
+    scenarios = [("whole year", date(2025, 1, 1), date(2025, 12, 31)),
+                 ("last quarter", date(2025, 10, 1), date(2025, 12, 31))]
     by = ["province", "language"]
-    timings: list[float] = []
-    report = None
-    for _ in range(args.runs):
-        with unit_of_work() as session:
-            started = time.perf_counter()
-            report = counts(session, by=by, period=Period.WEEK, **span)
-            timings.append(time.perf_counter() - started)
-    assert report is not None
-    started = time.perf_counter()
-    table = cross_table(report)
-    published = suppress(table)
-    suppress_s = time.perf_counter() - started
-    withheld = sum(p.value is None for row in published.grid for p in row)
+    results, plans = [], []
+    for name, first, last in scenarios:
+        span = {"date_from": first, "date_to": last}
+        timings: list[float] = []
+        for _ in range(args.runs):
+            with unit_of_work() as session:
+                started = time.perf_counter()
+                report = counts(session, by=by, period=Period.WEEK, **span)
+                timings.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        table = cross_table(report)
+        published = suppress(table)
+        suppress_s = time.perf_counter() - started
+        withheld = sum(p.value is None for row in published.grid for p in row)
+        results.append((name, report, table, timings, suppress_s, withheld))
+        plans.append((name, _explain(lambda s, span=span: counts(  # type: ignore[misc]
+            s, by=by, period=Period.WEEK, **span))))
 
-    # The same statement, explained: capture it as sent, with its parameters inlined.
+    print()
+    print("| range | items | groups (rows) | rows × columns | median s | min s | max s | "
+          "suppression s | withheld cells |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, report, table, timings, suppress_s, withheld in results:
+        print(f"| {name} | {report.total:,} | {len(report.rows):,} | {len(table.row_keys)} × "
+              f"{len(table.col_keys)} | {statistics.median(timings):.3f} | "
+              f"{min(timings):.3f} | {max(timings):.3f} | {suppress_s:.2f} | {withheld} |")
+    for name, plan in plans:
+        print(f"\nEXPLAIN (ANALYZE, BUFFERS), {name}:")
+        print("\n".join(plan))
+    return 0
+
+
+def _explain(call: Callable[[Session], object]) -> list[str]:
+    """Run ``call`` once, capture its SQL with parameters inlined, and explain it."""
+    from sqlalchemy import event, text
+
+    from gateway.db import unit_of_work
+
     captured: list[str] = []
 
     def grab(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
@@ -115,20 +142,9 @@ def main() -> int:
     with unit_of_work() as session:
         engine = session.get_bind()
         event.listen(engine, "before_cursor_execute", grab)
-        counts(session, by=by, period=Period.WEEK, **span)
+        call(session)
         event.remove(engine, "before_cursor_execute", grab)
-        plan = [r[0] for r in session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + captured[-1]))]
-
-    print()
-    print("| items | groups (rows) | cells × columns | median s | min s | max s | "
-          "suppression s | withheld |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(f"| {report.total:,} | {len(report.rows):,} | {len(table.row_keys)} × "
-          f"{len(table.col_keys)} | {statistics.median(timings):.3f} | {min(timings):.3f} | "
-          f"{max(timings):.3f} | {suppress_s:.2f} | {withheld} |")
-    print()
-    print("\n".join(plan))
-    return 0
+        return [r[0] for r in session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + captured[-1]))]
 
 
 if __name__ == "__main__":

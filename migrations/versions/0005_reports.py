@@ -1,4 +1,4 @@
-"""reports: statistics on the period expressions
+"""reports: received_at index and statistics on the period expressions
 
 Revision ID: 0005
 Revises: 0004
@@ -16,6 +16,10 @@ PERIODS = ("day", "week", "month")
 
 
 def upgrade() -> None:
+    # Date-bounded reports: an index-only scan of the range on PostgreSQL.
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.create_index("ix_items_received_at", ["received_at"], unique=False,
+                              postgresql_include=["province", "language", "channel", "status"])
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite has no expression statistics; its reports are small
     # The expressions gateway.reports.counts groups by, verbatim. Without their statistics
@@ -29,7 +33,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for period in PERIODS:
-        op.execute(f"DROP STATISTICS IF EXISTS st_items_{period}")
+    if op.get_bind().dialect.name == "postgresql":
+        for period in PERIODS:
+            op.execute(f"DROP STATISTICS IF EXISTS st_items_{period}")
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_received_at")
