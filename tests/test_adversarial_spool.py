@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,35 @@ def test_quarantine_race_does_not_crash(base_env: dict[str, str],
     monkeypatch.setattr(spool, "pending", lambda _dir: stale)
     assert sweep()[0] == 0  # gateway A, with its older listing: no crash
     assert (spool_dir() / "unreadable" / path.name).exists()
+
+
+# --- a gateway killed while writing -------------------------------------------------------
+
+def age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_spool_file_left_as_tmp_by_a_killed_gateway_is_replayed(base_env: dict[str, str]) -> None:
+    # Killed after fsync but before rename: the request was never answered, and Twilio does
+    # not retry an SMS webhook that timed out, so this file is the only copy.
+    whole, truncated, live = spool_messages(["whole but never renamed", "cut short", "live"])
+    tmp_names = []
+    for path in (whole, truncated, live):
+        tmp = path.parent / f".{path.stem}.tmp"
+        os.rename(path, tmp)
+        tmp_names.append(tmp)
+    tmp_whole, tmp_truncated, tmp_live = tmp_names
+    tmp_truncated.write_bytes(tmp_truncated.read_bytes()[:40])
+    age(tmp_whole, 3600)
+    age(tmp_truncated, 3600)  # tmp_live is being written right now by another process
+    moved, _ = sweep()
+    assert moved == 1
+    assert stored_texts() == ["whole but never renamed"]
+    remaining = sorted(p.name for p in spool_dir().iterdir() if p.is_file())
+    assert remaining == [tmp_live.name]  # a writer's fresh file is left alone
+    assert [p.name for p in (spool_dir() / "unreadable").iterdir()] == [
+        truncated.name]  # kept for an operator, out of the way
 
 
 # --- keys ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,6 +25,7 @@ from gateway.contacts.crypto import Vault
 
 log = logging.getLogger(__name__)
 SUFFIX = ".spool"
+STALE_TMP_SECONDS = 600  # a write takes milliseconds; ten minutes means its writer is dead
 
 
 def write(spool_dir: Path, vault: Vault, msg: InboundMessage, received_at: datetime) -> Path:
@@ -48,7 +50,22 @@ def write(spool_dir: Path, vault: Vault, msg: InboundMessage, received_at: datet
 def pending(spool_dir: Path) -> list[Path]:
     if not spool_dir.is_dir():
         return []
+    _adopt_stale_tmp(spool_dir)
     return sorted(spool_dir.glob(f"*{SUFFIX}"))
+
+
+def _adopt_stale_tmp(spool_dir: Path) -> None:
+    # A gateway killed between fsync and rename leaves the only copy of a message under its
+    # temporary name (the request was never answered, and Twilio does not retry a timed-out
+    # SMS webhook). Old enough that no writer can still own it, it joins the replay; if it
+    # is truncated, decryption fails and it is quarantined like any unreadable file.
+    cutoff = time.time() - STALE_TMP_SECONDS
+    for tmp in spool_dir.glob(".*.tmp"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                os.rename(tmp, spool_dir / f"{tmp.name[1:-len('.tmp')]}{SUFFIX}")
+        except FileNotFoundError:
+            continue  # another replayer adopted it first
 
 
 def read(path: Path, vault: Vault) -> tuple[InboundMessage, datetime]:
