@@ -126,6 +126,11 @@ class Settings(BaseSettings):
             )
             if value is None or value.get_secret_value().strip().lower() in _PLACEHOLDERS
         ]
+        if ("AMIP_ENCRYPTION_KEYS" not in missing and self.encryption_keys is not None
+                and not _fernet_keys(self.encryption_keys.get_secret_value())):
+            # Checked here, not on first use: a bad key would make every webhook a 500.
+            missing.append("AMIP_ENCRYPTION_KEYS (Fernet keys, comma-separated; "
+                           "`amip keys` prints one)")
         if not self.public_base_url:
             missing.append("AMIP_PUBLIC_BASE_URL")
         if missing:
@@ -133,6 +138,19 @@ class Settings(BaseSettings):
                 "refusing to start: set " + ", ".join(missing)
                 + " (or run the embedded demo with `amip demo`)"
             )
+
+
+def _fernet_keys(value: str) -> bool:
+    """True if every comma-separated entry is a usable Fernet key (and there is one)."""
+    from cryptography.fernet import Fernet
+
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    try:
+        for key in keys:
+            Fernet(key.encode())
+    except ValueError:  # wrong length or not url-safe base64 (binascii.Error)
+        return False
+    return bool(keys)
 
 
 @functools.lru_cache(maxsize=1)
