@@ -32,6 +32,9 @@ def configure(level: str = "INFO", json: bool = True) -> None:
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Render tracebacks to text here, before the redactor: the JSON renderer would
+        # otherwise print repr()s of the exc_info tuple, and no traceback at all.
+        structlog.processors.format_exc_info,
         _redact,
     ]
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+
+from tests import support
+from tests.test_outage import outage  # noqa: F401 - the PostgreSQL proxy / SQLite lock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +80,82 @@ def test_a_rotation_list_of_good_keys_is_accepted(base_env: dict[str, str],
     monkeypatch.setenv("AMIP_ENCRYPTION_KEYS", " , ".join(
         [Fernet.generate_key().decode(), base_env["AMIP_ENCRYPTION_KEYS"]]))
     Settings().check_secrets()  # does not raise
+
+
+# --- logs ---------------------------------------------------------------------------------
+
+@pytest.fixture()
+def json_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The gateway's own JSON log configuration, its stream read back; yields a reader."""
+    import io
+    import logging
+
+    from gateway import logging as amip_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    amip_logging.configure("DEBUG", json=True)
+    stream = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)  # the configured handler writes to stderr; read it here
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()
+                if line.startswith("{")]
+
+    yield lines
+    root.handlers[:], level = saved
+    root.setLevel(level)
+
+
+def test_a_logged_exception_keeps_its_traceback_and_is_redacted(
+        json_logs: Callable[[], list[dict[str, Any]]]) -> None:
+    import logging
+
+    def failing_handler() -> None:
+        raise RuntimeError("lookup failed for +93 70 987 6543")
+
+    try:
+        failing_handler()
+    except RuntimeError:
+        # What uvicorn does with an exception that escaped the app.
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    (line,) = [x for x in json_logs() if x["event"].startswith("Exception in ASGI")]
+    assert line["level"] == "error"
+    assert "Traceback (most recent call last)" in line["exception"]
+    assert "failing_handler" in line["exception"]  # the operator can see where it failed
+    assert "[redacted-number]" in line["exception"]
+    assert "987" not in json.dumps(line)
+
+
+def test_no_number_or_text_in_any_log_line_of_a_request_and_a_failing_job(
+        outage: Any, json_logs: Callable[[], list[dict[str, Any]]],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    monkeypatch.setenv("AMIP_JOB_RETRIES", "0")
+    support.reset_caches()
+    body = "Zarghuna asks for a clinic near Qalat"
+    with TestClient(create_app(background=False)) as http:
+        client = support.SignedClient(http)
+        form = support.sms_form(body, sender="+93 70 987 6543")
+        assert client.post("/twilio/sms", form).status_code == 200
+        assert client.post("/twilio/sms", form).status_code == 200  # a duplicate
+    outage.stop()  # the database goes away while the job runs
+    support.run_jobs()  # fails: RQ logs the traceback
+    outage.start()
+    from gateway import maintenance
+    from gateway.settings import get_settings
+
+    maintenance.run_once(get_settings())
+    support.run_jobs()  # succeeds
+    assert support.items()[0]["status"] == "queued"
+    lines = json_logs()
+    text = json.dumps(lines, ensure_ascii=False)
+    assert any("exception raised while executing" in x["event"] for x in lines)
+    assert any(x["event"] == "sms accepted" for x in lines)
+    for needle in ("987", "6543", "Zarghuna", "clinic near", body):
+        assert needle not in text
