@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Annotated
 
@@ -94,7 +95,14 @@ def items(province: Annotated[str | None, typer.Option(help="Province p-code, e.
     for r in rows:
         typer.echo(f"{r['id']:>6} {r['channel']:<5} {r['province'] or '-':<5} "
                    f"{r['language'] or '-':<4} {r['status']:<9} {r['routing_reason'] or '-':<16} "
-                   f"{(r['text'] or '')[:60]}")
+                   f"{_one_line(r['text'] or '')[:60]}")
+
+
+def _one_line(text: str) -> str:
+    """A participant's text made safe for a terminal row: no line breaks, no escapes."""
+    # A newline would forge table rows; ESC/BEL/CR drive the operator's terminal.
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+                   for ch in text)
 
 
 @app.command()

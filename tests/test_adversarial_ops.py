@@ -159,3 +159,55 @@ def test_no_number_or_text_in_any_log_line_of_a_request_and_a_failing_job(
     assert any(x["event"] == "sms accepted" for x in lines)
     for needle in ("987", "6543", "Zarghuna", "clinic near", body):
         assert needle not in text
+
+
+# --- amip items ---------------------------------------------------------------------------
+
+TRICKY_TEXTS = [
+    "سلام از کابل، ما به مکتب نیاز داریم 🙏\u200f",
+    "زه د کندهار یم 👩🏽\u200d⚕️ موږ سوله غواړو",
+    "line one\nline two\r\n\ttabbed \"quoted\" \\ back\u2028sep",
+    "\x1b[2J\x1b]0;pwned\x07 cleared your screen",
+    "\u202eevil override\u202c and isolates \u2067x\u2069",
+]
+
+
+def cli_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("AMIP_")}
+
+
+def store_texts(texts: list[str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    with TestClient(create_app(background=False)) as http:
+        client = support.SignedClient(http)
+        for text in texts:
+            assert client.post("/twilio/sms", support.sms_form(text)).status_code == 200
+
+
+def test_items_json_is_valid_and_byte_exact_for_rtl_emoji_and_controls(
+        base_env: dict[str, str]) -> None:
+    store_texts(TRICKY_TEXTS)
+    support.run_jobs()
+    result = amip("items", "--json", env=cli_env())
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["text"] for r in rows] == TRICKY_TEXTS
+    assert "\x1b" not in result.stdout  # JSON escapes control characters
+    assert "+93" not in result.stdout and "701234567" not in result.stdout
+
+
+def test_items_table_keeps_one_line_per_item_and_no_terminal_escapes(
+        base_env: dict[str, str]) -> None:
+    # A message text must not forge table rows or drive the operator's terminal.
+    store_texts(TRICKY_TEXTS)
+    result = amip("items", env=cli_env())
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(TRICKY_TEXTS)
+    assert all(line.split()[0].isdigit() for line in lines)
+    for control in ("\x1b", "\x07", "\r", "\t", "\u2028"):
+        assert control not in result.stdout
+    assert "سلام از کابل" in lines[0] and "cleared your screen" in lines[3]
