@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -80,12 +81,13 @@ def migrate() -> None:
 def items(province: Annotated[str | None, typer.Option(help="Province p-code, e.g. AF32.")] = None,
           status: Annotated[str | None, typer.Option(help="received, queued, …")] = None,
           channel: Annotated[str | None, typer.Option(help="sms or voice.")] = None,
-          limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+          limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False) -> None:
     """List items of the triage queues (never a phone number)."""
     from gateway.db import unit_of_work
     from gateway.intake.queries import list_items
 
+    province, status, channel = _filters(province, status, channel)
     with unit_of_work() as session:
         rows = list_items(session, province=province, status=status, channel=channel, limit=limit)
     if as_json:
@@ -96,6 +98,27 @@ def items(province: Annotated[str | None, typer.Option(help="Province p-code, e.
         typer.echo(f"{r['id']:>6} {r['channel']:<5} {r['province'] or '-':<5} "
                    f"{r['language'] or '-':<4} {r['status']:<9} {r['routing_reason'] or '-':<16} "
                    f"{_one_line(r['text'] or '')[:60]}")
+
+
+def _filters(province: str | None, status: str | None,
+             channel: str | None) -> tuple[str | None, str | None, str | None]:
+    """Filters normalised, or a usage error: a typo must not look like an empty queue."""
+    from gateway.intake.states import ItemStatus
+
+    if province is not None:
+        province = province.upper()
+        if not re.fullmatch(r"AF\d\d", province):
+            raise typer.BadParameter("a province p-code such as AF32", param_hint="--province")
+    if status is not None:
+        status = status.lower()
+        if status not in {s.value for s in ItemStatus}:
+            raise typer.BadParameter(", ".join(s.value for s in ItemStatus),
+                                     param_hint="--status")
+    if channel is not None:
+        channel = channel.lower()
+        if channel not in ("sms", "voice"):
+            raise typer.BadParameter("sms or voice", param_hint="--channel")
+    return province, status, channel
 
 
 def _one_line(text: str) -> str:

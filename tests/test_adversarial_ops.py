@@ -211,3 +211,25 @@ def test_items_table_keeps_one_line_per_item_and_no_terminal_escapes(
     for control in ("\x1b", "\x07", "\r", "\t", "\u2028"):
         assert control not in result.stdout
     assert "سلام از کابل" in lines[0] and "cleared your screen" in lines[3]
+
+
+@pytest.mark.parametrize("args", [
+    ["--status", "bogus"], ["--status", "queud"], ["--channel", "mms"],
+    ["--province", "Kabul"], ["--province", "AF99x"], ["--limit", "0"], ["--limit", "-1"],
+])
+def test_items_refuses_a_filter_that_can_never_match(base_env: dict[str, str],
+                                                     args: list[str]) -> None:
+    # A typo used to print an empty queue: "nothing waiting in this province".
+    store_texts(["one message from Kabul"])
+    result = amip("items", "--json", *args, env=cli_env())
+    assert result.returncode == 2
+    assert args[0] in result.stderr and result.stdout == ""
+
+
+def test_items_filters_are_case_insensitive(base_env: dict[str, str]) -> None:
+    store_texts(["we need water in Kabul"])
+    support.run_jobs()
+    result = amip("items", "--json", "--province", "af01", "--status", "QUEUED",
+                  "--channel", "SMS", "--limit", "1", env=cli_env())
+    assert result.returncode == 0, result.stderr
+    assert [r["text"] for r in json.loads(result.stdout)] == ["we need water in Kabul"]
