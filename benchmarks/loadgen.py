@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+# uvicorn closes a keep-alive connection after 5 s idle; reusing one that old could race it.
+IDLE_REUSE_S = 3.0
+
 
 def load_requests(path: Path) -> list[bytes]:
     return [r for r in path.read_bytes().split(b"\0") if r]
@@ -117,14 +120,20 @@ async def open_loop(host: str, port: int, requests: list[bytes], rate: float, du
                     max_connections: int) -> dict[str, Any]:
     tally = Tally()
     count = min(len(requests), int(rate * duration))
-    idle: list[Connection] = []
+    idle: list[tuple[Connection, float]] = []
     opened = 0
     dropped = 0
     tasks: set[asyncio.Task[None]] = set()
 
     async def one(request: bytes, scheduled: float) -> None:
         nonlocal opened
-        conn = idle.pop() if idle else None
+        conn = None
+        while idle and conn is None:
+            conn, last_used = idle.pop()
+            if time.perf_counter() - last_used > IDLE_REUSE_S:
+                conn.close()  # the server may have closed it already: never reuse it
+                opened -= 1
+                conn = None
         if conn is None:
             opened += 1
             conn = await Connection.open(host, port)
@@ -136,7 +145,7 @@ async def open_loop(host: str, port: int, requests: list[bytes], rate: float, du
             opened -= 1
             return
         tally.record(status, time.perf_counter() - scheduled)
-        idle.append(conn)
+        idle.append((conn, time.perf_counter()))
 
     start = time.perf_counter() + 0.05
     for i in range(count):
@@ -153,7 +162,7 @@ async def open_loop(host: str, port: int, requests: list[bytes], rate: float, du
     if tasks:
         await asyncio.wait(tasks, timeout=30)
     elapsed = time.perf_counter() - start
-    for conn in idle:
+    for conn, _ in idle:
         conn.close()
     return tally.summary(elapsed, mode="open", offered_rps=rate, scheduled=count,
                          dropped_no_connection=dropped, connections_used=opened)
