@@ -9,6 +9,7 @@ from gateway.contacts.crypto import get_vault
 from gateway.intake import service
 from gateway.outbound.sending import sweep as outbound_sweep
 from gateway.settings import Settings
+from gateway.voice.service import requeue_stuck_recordings
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ def run_once(settings: Settings) -> tuple[int, int]:
     moved = service.replay_spool(settings, get_vault())
     try:
         requeued = service.requeue_stuck(settings)
+        requeued += requeue_stuck_recordings(settings)  # voicemail fetch / transcription
     except service.DB_UNAVAILABLE:
         requeued = 0
     if requeued:

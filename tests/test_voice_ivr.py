@@ -108,3 +108,23 @@ def test_recording_callback_for_an_unknown_call_is_refused(client: support.Signe
             ("RecordingSid", "RE" + "c" * 32), ("RecordingStatus", "completed"),
             ("RecordingUrl", "https://api.twilio.com/x")]
     assert client.post("/twilio/voice/recording-status", form).status_code == 404
+
+
+def test_a_caller_who_never_chose_a_language_is_filed_under_the_default_dari(
+        client: support.SignedClient) -> None:
+    with media_server() as media, voice_env(media):
+        simulate(client, media, ["#", "", "*", "0"], WAV)  # no language, then skip the hub
+        run_voice_jobs()
+    [item] = support.items()
+    assert (item["language"], item["province"], item["status"]) == ("fa", None, "queued")
+
+
+def test_a_recording_made_before_the_caller_hung_up_is_processed(
+        client: support.SignedClient) -> None:
+    with media_server() as media, voice_env(media):
+        log = simulate(client, media, ["3", "5", "1"], WAV, hang_up_while_recording=True)
+        assert log.steps[-1] == "hang up" and "play en/thanks" not in log.steps
+        run_voice_jobs()
+    [item] = support.items()
+    assert (item["language"], item["province"], item["status"]) == ("en", "AF23", "queued")
+    assert item["audio"]

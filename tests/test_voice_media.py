@@ -88,3 +88,14 @@ def test_deleting_at_twilio_can_be_switched_off(client: support.SignedClient) ->
         assert sid not in media.deleted
     [rec] = rows(Recording)
     assert rec.status == "stored" and rec.deleted_at_provider is None
+
+
+def test_a_recording_longer_than_the_limit_is_refused(client: support.SignedClient) -> None:
+    with media_server() as media, voice_env(media, AMIP_MEDIA_MAX_SECONDS="2"):
+        _call(client, media)  # Twilio reports 5 s; the file itself is 2.5 s
+        run_voice_jobs()
+        assert [h for h in media.hits if h.method == "GET"] == []  # refused before download
+    [rec] = rows(Recording)
+    assert (rec.status, rec.error) == ("failed", "too_long")
+    [item] = support.items()
+    assert item["status"] == "queued" and item["transcript_status"] == "audio_unavailable"

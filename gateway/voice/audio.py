@@ -11,11 +11,17 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
+
+with warnings.catch_warnings():
+    # audioop is in the standard library up to 3.12 (this project pins 3.11); it computes a
+    # frame's RMS in C, ~100x faster than a Python loop over an hour of samples.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
 
 SAMPLE_RATE = 16000
 CHUNK = 1 << 16
@@ -73,15 +79,12 @@ def probe_seconds(path: Path) -> float | None:
 def loudest_dbfs(pcm: bytes, frame_ms: int = 30) -> float:
     """The RMS level of the loudest short frame, in dBFS (-inf for digital silence)."""
     step = SAMPLE_RATE * frame_ms // 1000 * 2
-    loudest = 0.0
+    loudest = 0
     for start in range(0, len(pcm) - 1, step):
         block = pcm[start:start + step]
-        count = len(block) // 2
-        if not count:
-            continue
-        samples = struct.unpack(f"<{count}h", block[: count * 2])
-        rms = math.sqrt(sum(s * s for s in samples) / count)
-        loudest = max(loudest, rms)
+        block = block[: len(block) // 2 * 2]
+        if block:
+            loudest = max(loudest, audioop.rms(block, 2))
     return 20 * math.log10(loudest / 32768) if loudest else float("-inf")
 
 

@@ -98,11 +98,15 @@ def simulate_call(
     = "+93700000001",
     wait: Annotated[float, typer.Option(help="Seconds to keep serving the recording until "
                                         "the gateway has fetched and deleted it.")] = 60.0,
+    media_port: Annotated[int, typer.Option(help="Port of the loopback media server "
+                                            "(0: any free one).")] = 0,
 ) -> None:
     """Play one voice call as Twilio would: follow TwiML, press keys, leave a voicemail.
 
     Signs every webhook with AMIP_TWILIO_AUTH_TOKEN and serves the recording on loopback
-    behind basic auth (AMIP_TWILIO_ACCOUNT_SID + token), like Twilio's media URLs.
+    behind basic auth (AMIP_TWILIO_ACCOUNT_SID + token), like Twilio's media URLs. The
+    gateway's media workers need AMIP_MEDIA_HOSTS=127.0.0.1 and, to delete the recording
+    afterwards, AMIP_TWILIO_API_BASE=http://127.0.0.1:<media-port>.
     """
     from gateway.simulator.call import run_cli
 
@@ -111,4 +115,4 @@ def simulate_call(
     if token is None or not settings.twilio_account_sid:
         raise typer.BadParameter("set AMIP_TWILIO_AUTH_TOKEN and AMIP_TWILIO_ACCOUNT_SID")
     raise typer.Exit(run_cli(gateway, audio, keys, caller, wait, token.get_secret_value(),
-                             settings.twilio_account_sid))
+                             settings.twilio_account_sid, media_port))

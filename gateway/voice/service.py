@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -151,6 +152,7 @@ def accept_recording(session: Session, event: RecordingEvent, *,
             Recording.recording_sid == event.recording_sid)).scalar_one()
         return existing, False
     meta = {"ivr_language": call.language if call.language_chosen else None,
+            "ivr_default_language": None if call.language_chosen else call.language,
             "ivr_province": call.province, "ivr_hub": call.hub,
             "transcript_status": PENDING, "audio": None, "recording_id": row.id,
             "duration_seconds": event.duration_seconds}
@@ -203,7 +205,7 @@ def _forget_if_abandoned(job_id: str, grace: timedelta) -> None:
     """Drop a job 'started' longer ago than its timeout allows: its worker is dead."""
     try:
         job = Job.fetch(job_id, connection=get_redis(), serializer=JSONSerializer)
-    except NoSuchJobError:
+    except (NoSuchJobError, RedisError):  # Redis down: send_job reports it, the next pass retries
         return
     started = job.started_at
     if job.get_status() == JobStatus.STARTED and started is not None:
