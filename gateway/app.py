@@ -16,6 +16,8 @@ from gateway.channels import get_channel
 from gateway.console.routes import router as console_router
 from gateway.intake.routes import router as intake_router
 from gateway.outbound.routes import router as outbound_router
+from gateway.reports.routes import api_router as reports_api_router
+from gateway.reports.routes import console_router as reports_console_router
 from gateway.settings import Settings, get_settings
 from gateway.voice.routes import router as voice_router
 
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.include_router(console_router)
     app.include_router(api_router)
     app.include_router(outbound_router)
+    app.include_router(reports_console_router)  # issue 6
+    app.include_router(reports_api_router)
     app.include_router(voice_router)
 
     @app.middleware("http")

@@ -172,5 +172,10 @@ app.command("fake-twilio")(fake_twilio)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
+from gateway.reports.cli import export, report  # noqa: E402 - registration (issue 6)
+
+app.command("report")(report)
+app.command("export")(export)
+
 if __name__ == "__main__":
     app()

@@ -8,6 +8,7 @@ from gateway.db import Base
 from gateway.geography.models import HubRow, ProvinceRow
 from gateway.intake.models import Item
 from gateway.outbound.models import Bulletin, Delivery, ParkedStatus
+from gateway.reports.models import REPORT_INDEX  # noqa: F401 - reports (issue 6)
 from gateway.voice.models import Call, Recording, Transcript  # noqa: F401
 
 __all__ = ["Base", "Bulletin", "Contact", "Delivery", "HubRow", "Item", "ParkedStatus",

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     topic_tags: str = ("ceasefire,womens_rights,education,security,displacement,livelihoods,"
                        "governance,justice")
 
+    # Reports (issue 6): the small-cell threshold; roles that may see small counts, and
+    # roles whose exports carry stable sender pseudonyms (none by default).
+    report_threshold: int = Field(default=5, ge=2)
+    report_unsuppressed_roles: str = "admin,secretariat"
+    export_pseudonym_roles: str = ""
+
     log_level: str = "INFO"
     log_json: bool = True
 
