@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.outbound.cli import bulletin_app, fake_twilio
 from gateway.auth.cli import token_app, user_app
+from gateway.outbound.cli import bulletin_app, fake_twilio
 from gateway.settings import ConfigError, get_settings
 
 app = typer.Typer(help="AMIP intake gateway: SMS and voicemail to the provincial networks.",
