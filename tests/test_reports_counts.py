@@ -139,3 +139,30 @@ def test_weeks_start_on_monday_in_utc(base_env: dict[str, str]) -> None:
                         date_to=date(2026, 3, 31))
     assert [(r.key, r.count) for r in report.rows] == [(("2026-02-23",), 1),
                                                        (("2026-03-02",), 2)]
+
+
+def test_topics_count_each_tag_and_filter(base_env: dict[str, str]) -> None:
+    """With the console's tags, an item counts once per topic; untagged items under None."""
+    from sqlalchemy import insert
+
+    from gateway.console.models import ItemTag
+    from gateway.reports.export import export_items
+
+    at = datetime(2026, 2, 2, 9, tzinfo=reports_data.START.tzinfo)
+    with unit_of_work() as session:
+        [contact] = reports_data.add_contacts(session, 1)
+        reports_data.add_items(session, [reports_data.item_row(
+            contact, province="AF32", language="fa", received_at=at) for _ in range(3)])
+        ids = sorted(session.scalars(select(Item.id)))
+        session.execute(insert(ItemTag), [{"item_id": ids[0], "tag": "education"},
+                                          {"item_id": ids[0], "tag": "security"},
+                                          {"item_id": ids[1], "tag": "education"}])
+        by_topic = counts(session, by=["topic"], date_from=at.date(), date_to=at.date())
+        education = counts(session, by=["province"], date_from=at.date(), date_to=at.date(),
+                           filters=Filters(topics={"education"}))
+        exported = export_items(session, date_from=at.date(), date_to=at.date(),
+                                scope_provinces=None)
+    assert {r.key[0]: r.count for r in by_topic.rows} == {"education": 2, "security": 1,
+                                                          None: 1}
+    assert [(r.key, r.count) for r in education.rows] == [(("AF32",), 2)]
+    assert [r["topics"] for r in exported.rows] == ["education;security", "education", ""]

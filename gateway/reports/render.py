@@ -35,7 +35,7 @@ def legend(pub: PublishedTable) -> str | None:
 
 def header(pub: PublishedTable) -> list[str]:
     t = pub.table
-    cols = [key_label(t.col_dim, c) for c in t.col_keys] if t.col_dim else ["count"]
+    cols = [key_label(t.col_dim, c) for c in t.col_keys] if t.col_dim and t.row_keys else ["count"]
     return [*t.row_dims, *cols, *([TOTAL] if t.has_row_totals else [])]
 
 

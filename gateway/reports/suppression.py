@@ -123,8 +123,10 @@ def suppress(table: CountTable, threshold: int = 5) -> PublishedTable:
     small = {(i, j) for i, row in enumerate(grid) for j, v in enumerate(row) if 0 < v < threshold}
     hidden: set[Pos] = set()
     if table.has_row_totals and table.has_col_totals:
+        withheld = set(small)  # small and hidden together, kept up to date for the search
         for pos in sorted(small):
-            _protect_by_rectangle(pos, grid, small, hidden, threshold)
+            _protect_by_rectangle(pos, grid, small, withheld, threshold)
+        hidden = withheld - small
     else:  # one equation (a list and its total): its interval bound is exact
         for line in _lines(table, grid):
             while not _protected(line, grid, small, hidden, threshold):
@@ -186,7 +188,7 @@ def _protect_by_rectangle(p: Pos, grid: list[list[int]], small: set[Pos], hidden
     """Hide the cheapest rectangle of cells through ``p`` that lets it take every small value."""
     i, j = p
     v = grid[i][j]
-    withheld = small | hidden
+    withheld = hidden  # the caller keeps every small count in ``hidden`` too (see suppress)
 
     def usable(q: Pos) -> bool:
         return q in withheld or grid[q[0]][q[1]] >= threshold
@@ -217,6 +219,11 @@ def _protect_by_rectangle(p: Pos, grid: list[list[int]], small: set[Pos], hidden
                 options.append((max(1, v + k_lo), min(threshold - 1, v + k_hi),
                                 cost((r, c)) + cost((i, c)) + cost((r, j)),
                                 [(r, c), (i, c), (r, j)]))
+                if options[-1][2] == 0 and options[-1][0] <= 1 <= threshold - 1 <= options[-1][1]:
+                    break  # already protected by cells withheld anyway: nothing to add
+            else:
+                continue
+            break
         if width >= max(len(rows), len(cols)) or any(
                 o[0] <= 1 and o[1] >= threshold - 1 for o in options):
             break
