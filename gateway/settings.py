@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     twilio_sender: str | None = None  # E.164 number / short code, or a Messaging Service MG…
     twilio_timeout_seconds: float = Field(default=10.0, gt=0)
     outbound_segments_per_second: float = Field(default=10.0, gt=0)
+    outbound_burst_seconds: float = Field(default=1.0, ge=0)
     outbound_concurrency: int = Field(default=32, ge=1)
     outbound_lease_seconds: float = Field(default=15.0, gt=0)
     outbound_slice_seconds: float = Field(default=120.0, gt=0)

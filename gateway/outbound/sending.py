@@ -21,9 +21,12 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -90,6 +93,17 @@ class Heartbeat:
             log.warning("heartbeat removal failed")
 
 
+class Claimed(NamedTuple):
+    id: int
+    language: str
+    segments: int
+    claimed_at: datetime | None
+    contact_id: int
+    subscription: str
+    phone_encrypted: bytes
+    bulletin_status: str
+
+
 @dataclass
 class Pump:
     bulletin_id: int
@@ -99,12 +113,25 @@ class Pump:
     pump: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     texts: dict[str, str] = field(default_factory=dict)
     sent: int = 0
+    # SQLite has one writer: queue this pump's threads on a lock rather than in SQLite's
+    # busy handler, whose back-off sleeps (up to 100 ms) would throttle the send rate.
+    _sqlite_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def tx(self) -> Iterator[Session]:
+        if self.settings.resolved_database_url.startswith("sqlite"):
+            with self._sqlite_lock, unit_of_work() as session:
+                yield session
+        else:
+            with unit_of_work() as session:
+                yield session
 
     # --- claiming -----------------------------------------------------------------------
 
-    def claim(self, limit: int = CLAIM_BATCH) -> list[int]:
-        """Take up to ``limit`` pending rows of this bulletin for this pump (committed)."""
-        with unit_of_work() as session:
+    def claim(self, limit: int = CLAIM_BATCH) -> list[Claimed]:
+        """Take up to ``limit`` pending rows of this bulletin for this pump (committed), with
+        what sending them needs — read in the claim's transaction, i.e. at send time."""
+        with self.tx() as session:
             pick = (select(Delivery.id).where(Delivery.bulletin_id == self.bulletin_id,
                                               Delivery.status == "pending")
                     .order_by(Delivery.id).limit(limit))
@@ -114,33 +141,33 @@ class Pump:
             if not ids:
                 return []
             # The status condition makes the claim safe on SQLite too (no SKIP LOCKED).
-            claimed = session.execute(update(Delivery).where(
+            claimed = list(session.execute(update(Delivery).where(
                 Delivery.id.in_(ids), Delivery.status == "pending").values(
                 status="claimed", claimed_by=self.pump, claimed_at=datetime.now(UTC),
-                attempts=Delivery.attempts + 1).returning(Delivery.id))
-            return list(claimed.scalars())
-
-    # --- one message --------------------------------------------------------------------
-
-    def send_one(self, delivery_id: int) -> None:
-        with unit_of_work() as session:
-            row = session.execute(
-                select(Delivery.language, Delivery.segments, Delivery.claimed_at,
-                       Contact.subscription, Contact.phone_encrypted, Contact.id,
+                attempts=Delivery.attempts + 1).returning(Delivery.id)).scalars())
+            if not claimed:
+                return []
+            rows = session.execute(
+                select(Delivery.id, Delivery.language, Delivery.segments, Delivery.claimed_at,
+                       Contact.id, Contact.subscription, Contact.phone_encrypted,
                        Bulletin.status)
                 .join(Contact, Contact.id == Delivery.contact_id)
                 .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
-                .where(Delivery.id == delivery_id)).one()
-        language, segments, claimed_at, subscription, encrypted, contact_id, state = row
-        if state != "sending":
-            self.finish(delivery_id, "cancelled")
+                .where(Delivery.id.in_(claimed)).order_by(Delivery.id)).all()
+            return [Claimed(*row) for row in rows]
+
+    # --- one message --------------------------------------------------------------------
+
+    def send_one(self, row: Claimed) -> None:
+        if row.bulletin_status != "sending":
+            self.finish(row.id, "cancelled")
             return
-        if subscription != ACTIVE:  # opted out since the fan-out: never send
-            self.finish(delivery_id, "skipped")
+        if row.subscription != ACTIVE:  # opted out since the fan-out: never send
+            self.finish(row.id, "skipped")
             return
-        to, body = get_vault().decrypt(encrypted), self.texts[language]
-        outcome = self.deliver(to, body, segments, claimed_at or datetime.now(UTC))
-        self.record(delivery_id, contact_id, outcome)
+        to, body = get_vault().decrypt(row.phone_encrypted), self.texts[row.language]
+        outcome = self.deliver(to, body, row.segments, row.claimed_at or datetime.now(UTC))
+        self.record(row.id, row.contact_id, outcome)
 
     def deliver(self, to: str, body: str, segments: int, since: datetime) -> Outcome | None:
         """Create the message; None means "not known whether Twilio has it"."""
@@ -167,20 +194,20 @@ class Pump:
         if outcome is None:
             self.finish(delivery_id, "unknown")
         elif outcome.kind == "accepted" and outcome.sid:
-            with unit_of_work() as session:
+            with self.tx() as session:
                 record_accepted(session, delivery_id=delivery_id, owner=self.pump,
                                 sid=outcome.sid, status=outcome.status)
             self.sent += 1
         elif outcome.kind == "throttled":
             self.finish(delivery_id, "pending")  # try again later, still exactly once
         else:
-            with unit_of_work() as session:
+            with self.tx() as session:
                 if outcome.error_code == OPTED_OUT:
                     opt_out(session, contact_id)
                 self._set(session, delivery_id, "rejected", error_code=outcome.error_code)
 
     def finish(self, delivery_id: int, state: str) -> None:
-        with unit_of_work() as session:
+        with self.tx() as session:
             self._set(session, delivery_id, state)
 
     def _set(self, session: Session, delivery_id: int, state: str, *,
@@ -199,7 +226,7 @@ class Pump:
     def recover(self) -> tuple[int, int]:
         """Resolve rows of dead pumps and unknown rows: (recovered, still held by others)."""
         live = live_pumps(self.bulletin_id, self.settings.outbound_lease_seconds) | {self.pump}
-        with unit_of_work() as session:
+        with self.tx() as session:
             rows = session.execute(select(Delivery.id, Delivery.claimed_by, Delivery.status)
                                    .where(Delivery.bulletin_id == self.bulletin_id,
                                           Delivery.status.in_(("claimed", "unknown")))).all()
@@ -211,7 +238,7 @@ class Pump:
 
     def reconcile(self, delivery_id: int, owner: str | None) -> bool:
         """Take an orphan over, look it up at Twilio; record it or release it to pending."""
-        with unit_of_work() as session:
+        with self.tx() as session:
             taken = session.execute(update(Delivery).where(
                 Delivery.id == delivery_id, Delivery.claimed_by == owner,
                 Delivery.status.in_(("claimed", "unknown"))).values(
@@ -239,16 +266,16 @@ class Pump:
             ids = self.claim()
             if not ids:
                 return
-            for delivery_id in ids:
+            for row in ids:
                 try:
-                    self.send_one(delivery_id)
+                    self.send_one(row)
                 except Exception:  # one bad row must not stop the bulletin
-                    log.exception("delivery failed", extra={"delivery_id": delivery_id})
-                    self.finish(delivery_id, "unknown")
+                    log.exception("delivery failed", extra={"delivery_id": row.id})
+                    self.finish(row.id, "unknown")
 
     def run(self) -> int:
         """Send until nothing of the bulletin is left; returns how many this pump sent."""
-        with unit_of_work() as session:
+        with self.tx() as session:
             bulletin = session.get(Bulletin, self.bulletin_id)
             if bulletin is None or bulletin.status != "sending":
                 return 0
@@ -285,7 +312,7 @@ class Pump:
                             f"outbound-{self.bulletin_id}-{self.pump}-next"))
 
     def close_if_done(self) -> None:
-        with unit_of_work() as session:
+        with self.tx() as session:
             open_rows = session.execute(select(func.count()).select_from(Delivery).where(
                 Delivery.bulletin_id == self.bulletin_id,
                 Delivery.status.in_(("pending", "claimed", "unknown")))).scalar_one()
@@ -299,7 +326,8 @@ def send_bulletin(bulletin_id: int, settings: Settings,
                   sender: TwilioSender | None = None) -> int:
     """Run one pump for a bulletin (an RQ job calls this)."""
     pump = Pump(bulletin_id, settings, sender or TwilioSender(settings),
-                TokenBucket(get_redis(), settings.outbound_segments_per_second))
+                TokenBucket(get_redis(), settings.outbound_segments_per_second,
+                            burst_seconds=settings.outbound_burst_seconds))
     return pump.run()
 
 
