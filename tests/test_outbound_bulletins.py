@@ -267,3 +267,33 @@ def test_cli_create_preview_approve_send_status(fake: FakeTwilio) -> None:
     status = json.loads(runner.invoke(app, ["bulletin", "status", bid, "--json"]).output)
     assert status["status"] == "sent" and status["counts"]["queued"] == 2
     assert runner.invoke(app, ["bulletin", "cancel", bid, "--as", "bob"]).exit_code == 1
+
+
+def test_a_bulletin_waiting_to_be_sent_never_delays_replies_or_intake(
+        fake: FakeTwilio, client: SignedClient) -> None:
+    from gateway.queue import get_queue
+
+    add_subscribers(3)
+    bulletin_id = approved()
+    with unit_of_work() as session:
+        bulletins.send(session, bulletin_id)
+    response = client.post("/twilio/sms", support.sms_form("salam az herat", sender=number(99)))
+    assert response.status_code == 200 and "<Message>" in response.text  # TwiML, no queue
+    support.run_jobs(("intake",))  # intake workers never pick up bulk sends
+    assert support.items()[0]["status"] == "queued"
+    assert len(get_queue("outbound")) == 2 and fake.received == []
+
+
+def test_loopback_server_reports_what_it_accepted_and_takes_control(fake: FakeTwilio) -> None:
+    import httpx
+
+    add_subscribers(1)
+    send_now(approved({"fa": DARI}))
+    [received] = httpx.get(fake.base_url + "/_received").json()
+    assert (received["to"], received["body"], received["segments"]) == (number(1), DARI, 1)
+    assert httpx.post(fake.base_url + "/_control", json={
+        "latency": 0, "errors": [{"code": 21211}]}).status_code == 200
+    assert fake.rules[0].code == 21211
+    unauthenticated = httpx.post(fake.base_url + f"/2010-04-01/Accounts/{support.ACCOUNT_SID}"
+                                 "/Messages.json", data={"To": number(1), "Body": "x"})
+    assert unauthenticated.status_code == 401
