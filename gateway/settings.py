@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "xxx", "todo", "test"}
 
 
+_MIN_HASH_KEY_CHARS = 32
+
+
 class ConfigError(RuntimeError):
     """The configuration cannot run safely; the message says which setting to fix."""
 
@@ -132,6 +135,11 @@ class Settings(BaseSettings):
             # Checked here, not on first use: a bad key would make every webhook a 500.
             missing.append("AMIP_ENCRYPTION_KEYS (Fernet keys, comma-separated; "
                            "`amip keys` prints one)")
+        if ("AMIP_HASH_KEY" not in missing and self.hash_key is not None
+                and len(self.hash_key.get_secret_value().strip()) < _MIN_HASH_KEY_CHARS):
+            # A short key can be guessed along with the ~10^9 Afghan numbers it protects.
+            missing.append(f"AMIP_HASH_KEY (at least {_MIN_HASH_KEY_CHARS} random "
+                           "characters; `amip keys` prints one)")
         if not self.public_base_url:
             missing.append("AMIP_PUBLIC_BASE_URL")
         if missing:

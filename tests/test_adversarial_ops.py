@@ -126,7 +126,7 @@ def test_a_logged_exception_keeps_its_traceback_and_is_redacted(
     assert "Traceback (most recent call last)" in line["exception"]
     assert "failing_handler" in line["exception"]  # the operator can see where it failed
     assert "[redacted-number]" in line["exception"]
-    assert "987" not in json.dumps(line)
+    assert "987 6543" not in json.dumps(line) and "9876543" not in json.dumps(line)
 
 
 def test_no_number_or_text_in_any_log_line_of_a_request_and_a_failing_job(
@@ -157,7 +157,7 @@ def test_no_number_or_text_in_any_log_line_of_a_request_and_a_failing_job(
     text = json.dumps(lines, ensure_ascii=False)
     assert any("exception raised while executing" in x["event"] for x in lines)
     assert any(x["event"] == "sms accepted" for x in lines)
-    for needle in ("987", "6543", "Zarghuna", "clinic near", body):
+    for needle in ("987 6543", "9876543", "Zarghuna", "clinic near", body):
         assert needle not in text
 
 
@@ -233,3 +233,30 @@ def test_items_filters_are_case_insensitive(base_env: dict[str, str]) -> None:
                   "--channel", "SMS", "--limit", "1", env=cli_env())
     assert result.returncode == 0, result.stderr
     assert [r["text"] for r in json.loads(result.stdout)] == ["we need water in Kabul"]
+
+
+# --- more secrets an operator gets wrong ---------------------------------------------------
+
+@pytest.mark.parametrize("key", ["amip", "x", "0123456789abcdef", " " * 40 + "short"])
+def test_a_short_hash_key_is_refused(base_env: dict[str, str], key: str,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # The keyed hash is what keeps a stolen database from being matched against every
+    # Afghan number; a key of a few characters is guessed along with them.
+    from gateway.settings import ConfigError, Settings
+
+    monkeypatch.setenv("AMIP_HASH_KEY", key)
+    with pytest.raises(ConfigError) as refused:
+        Settings().check_secrets()
+    assert "AMIP_HASH_KEY" in str(refused.value) and "amip keys" in str(refused.value)
+    assert "AMIP_ENCRYPTION_KEYS" not in str(refused.value)
+
+
+def test_the_key_amip_keys_prints_is_accepted(tmp_path: Path) -> None:
+    printed = amip("keys", env={"AMIP_DATA_DIR": str(tmp_path)})
+    assert printed.returncode == 0
+    env = dict(line.split("=", 1) for line in printed.stdout.splitlines())
+    from gateway.settings import Settings
+
+    Settings(twilio_auth_token=support.AUTH_TOKEN, public_base_url=support.PUBLIC_BASE,
+             encryption_keys=env["AMIP_ENCRYPTION_KEYS"],
+             hash_key=env["AMIP_HASH_KEY"]).check_secrets()  # does not raise
