@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -142,11 +143,22 @@ class Settings(BaseSettings):
                            "characters; `amip keys` prints one)")
         if not self.public_base_url:
             missing.append("AMIP_PUBLIC_BASE_URL")
+        elif not _is_base_url(self.public_base_url):
+            # Signatures are checked against this URL: without a scheme and host, every
+            # webhook would be refused with a 403.
+            missing.append("AMIP_PUBLIC_BASE_URL (the https://host[:port][/prefix] "
+                           "Twilio calls)")
         if missing:
             raise ConfigError(
                 "refusing to start: set " + ", ".join(missing)
                 + " (or run the embedded demo with `amip demo`)"
             )
+
+
+def _is_base_url(value: str) -> bool:
+    parts = urlsplit(value.strip())
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not parts.query and not parts.fragment)
 
 
 def _fernet_keys(value: str) -> bool:

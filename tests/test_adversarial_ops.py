@@ -260,3 +260,28 @@ def test_the_key_amip_keys_prints_is_accepted(tmp_path: Path) -> None:
     Settings(twilio_auth_token=support.AUTH_TOKEN, public_base_url=support.PUBLIC_BASE,
              encryption_keys=env["AMIP_ENCRYPTION_KEYS"],
              hash_key=env["AMIP_HASH_KEY"]).check_secrets()  # does not raise
+
+
+@pytest.mark.parametrize("url", ["amip.example.org", "amip.example.org/twilio",
+                                 "ftp://amip.example.org", "https://", "https:///path",
+                                 "https://amip.example.org/?x=1"])
+def test_a_public_base_url_twilio_cannot_have_signed_is_refused(
+        base_env: dict[str, str], url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every signature is checked against this URL: a scheme-less value made every
+    # webhook a 403 on a gateway that looked healthy.
+    from gateway.settings import ConfigError, Settings
+
+    monkeypatch.setenv("AMIP_PUBLIC_BASE_URL", url)
+    with pytest.raises(ConfigError, match="AMIP_PUBLIC_BASE_URL"):
+        Settings().check_secrets()
+
+
+@pytest.mark.parametrize("url", ["https://amip.example.org", "https://amip.example.org/",
+                                 "https://amip.example.org:8443", "http://127.0.0.1:8000",
+                                 "https://example.org/amip"])
+def test_usable_public_base_urls_are_accepted(base_env: dict[str, str], url: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.settings import Settings
+
+    monkeypatch.setenv("AMIP_PUBLIC_BASE_URL", url)
+    Settings().check_secrets()  # does not raise
