@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from starlette.datastructures import ImmutableMultiDict
+from starlette.requests import ClientDisconnect
 
 from gateway.channels.base import Channel
 from gateway.errors import AppError
@@ -57,10 +58,14 @@ async def read_form(request: Request, max_bytes: int) -> ImmutableMultiDict[str,
     if declared.isdigit() and int(declared) > max_bytes:
         raise AppError(413, f"body larger than {max_bytes} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise AppError(413, f"body larger than {max_bytes} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise AppError(413, f"body larger than {max_bytes} bytes")
+    except ClientDisconnect:
+        # The caller gave up (Twilio's timeout): nothing to store, and not a crash of ours.
+        raise AppError(400, "client disconnected before the body was complete") from None
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
                           errors="strict", max_num_fields=_MAX_FIELDS)

@@ -326,3 +326,22 @@ def test_twenty_identical_concurrent_posts_store_one_message(server: int) -> Non
     assert get_queue("intake").count == 1  # one job, not twenty
     support.run_jobs()
     assert support.items()[0]["status"] == "queued"
+
+
+def test_caller_hanging_up_mid_body_is_not_logged_as_a_crash(
+        server: int, caplog: pytest.LogCaptureFixture) -> None:
+    # Content-Length promises more than arrives, then the caller gives up (Twilio's own
+    # 15 s timeout does this): nothing stored, and no "Exception in ASGI application"
+    # traceback sending an operator after a bug that is not there.
+    form = sms_form("hung up halfway")
+    body = urlencode(form).encode()
+    partial = http_request(body[:40], {**signed_headers(form),
+                                       "content-length": str(len(body))})
+    with caplog.at_level("INFO"):
+        exchange(server, partial, half_close=True)
+        after = exchange(server, http_request(body, {**signed_headers(form),
+                                                     "content-length": str(len(body))}))
+    assert after.startswith(b"HTTP/1.1 200")
+    assert [i["text"] for i in support.items()] == ["hung up halfway"]
+    crashes = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert crashes == []
