@@ -134,6 +134,11 @@ def sweep() -> None:
     from gateway import maintenance
 
     _setup_logging()
+    try:
+        get_settings().check_secrets()  # it decrypts the spool: the same keys as `serve`
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     moved, requeued = maintenance.run_once(get_settings())
     typer.echo(f"spooled messages moved: {moved}; stuck items re-enqueued: {requeued}")
 

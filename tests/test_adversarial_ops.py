@@ -285,3 +285,16 @@ def test_usable_public_base_urls_are_accepted(base_env: dict[str, str], url: str
 
     monkeypatch.setenv("AMIP_PUBLIC_BASE_URL", url)
     Settings().check_secrets()  # does not raise
+
+
+@pytest.mark.parametrize("keys", [None, "not-a-fernet-key"])
+def test_sweep_without_usable_keys_says_so_instead_of_a_traceback(tmp_path: Path,
+                                                                  keys: str | None) -> None:
+    env = {"AMIP_DATA_DIR": str(tmp_path), "AMIP_TWILIO_AUTH_TOKEN": support.AUTH_TOKEN,
+           "AMIP_HASH_KEY": "k" * 43, "AMIP_PUBLIC_BASE_URL": support.PUBLIC_BASE}
+    if keys:
+        env["AMIP_ENCRYPTION_KEYS"] = keys
+    result = amip("sweep", env=env)
+    assert result.returncode == 2
+    assert "AMIP_ENCRYPTION_KEYS" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
