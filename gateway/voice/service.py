@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.contacts.crypto import Vault
 from gateway.contacts.service import get_or_create_contact
 from gateway.db import insert_ignore, unit_of_work
+from gateway.errors import AppError
 from gateway.intake.models import Item
 from gateway.intake.service import PROCESS_JOB, intake_job_id
 from gateway.intake.states import ItemStatus
@@ -140,8 +141,6 @@ def accept_recording(session: Session, event: RecordingEvent, *,
     """One recording row and one voice item per RecordingSid; jobs go out after commit."""
     call = session.execute(select(Call).where(Call.call_sid == event.call_sid)).scalar_one_or_none()
     if call is None:
-        from gateway.errors import AppError
-
         raise AppError(404, "unknown call")
     row = session.execute(insert_ignore(session, Recording).values(
         recording_sid=event.recording_sid, call_id=call.id, media_url=event.url[:512],
