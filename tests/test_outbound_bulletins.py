@@ -247,9 +247,19 @@ def test_status_callbacks_from_the_loopback_server_reach_the_counts(
     assert result["failed_by_error"] == {"30003": 1}
 
 
+def staff_user(name: str, role: str = "comms") -> None:
+    """A console user (the --as of the CLI must be a real, enabled user)."""
+    from gateway.auth.service import add_user
+
+    with unit_of_work() as session:
+        add_user(session, name=name, role=role, password="correct horse battery")
+
+
 def test_cli_create_preview_approve_send_status(fake: FakeTwilio) -> None:
     from gateway.cli import app
 
+    staff_user("ann")
+    staff_user("bob", "admin")
     add_subscribers(2)
     runner = CliRunner()
     created = runner.invoke(app, ["bulletin", "create", "--title", "Round 3",
@@ -267,6 +277,60 @@ def test_cli_create_preview_approve_send_status(fake: FakeTwilio) -> None:
     status = json.loads(runner.invoke(app, ["bulletin", "status", bid, "--json"]).output)
     assert status["status"] == "sent" and status["counts"]["queued"] == 2
     assert runner.invoke(app, ["bulletin", "cancel", bid, "--as", "bob"]).exit_code == 1
+    from gateway.audit.models import AuditEntry
+
+    with unit_of_work() as session:
+        trail = session.execute(select(AuditEntry.action, AuditEntry.user_name, AuditEntry.via)
+                                .order_by(AuditEntry.id)).all()
+    assert [tuple(t) for t in trail] == [("bulletin_create", "ann", "cli"),
+                                         ("bulletin_approve", "bob", "cli"),
+                                         ("bulletin_send", "bob", "cli")]
+
+
+def test_cli_as_must_be_an_enabled_user_allowed_to_send_bulletins(fake: FakeTwilio) -> None:
+    from gateway.auth.service import disable_user
+    from gateway.cli import app
+
+    staff_user("ann")
+    staff_user("bob")
+    staff_user("dora")
+    staff_user("ana", "analyst")
+    staff_user("sami", "secretariat")
+    with unit_of_work() as session:
+        disable_user(session, "dora")
+    runner = CliRunner()
+
+    def create(user: str) -> object:
+        return runner.invoke(app, ["bulletin", "create", "--title", "T", "--text", f"fa={DARI}",
+                                   "--as", user])
+
+    for user, reason in (("nobody", "no such user"), ("dora", "disabled"),
+                         ("ana", "not allowed for this role"),
+                         ("sami", "not allowed for this role")):
+        refused = create(user)
+        assert refused.exit_code == 1 and reason in refused.output, (user, refused.output)
+    with unit_of_work() as session:
+        assert session.execute(select(Bulletin)).first() is None
+    created = create("ann")
+    assert created.exit_code == 0, created.output
+    bid = created.output.strip()
+    for command in ("approve", "send", "cancel"):
+        for user in ("nobody", "dora", "ana"):
+            refused = runner.invoke(app, ["bulletin", command, bid, "--as", user])
+            assert refused.exit_code == 1, (command, user)
+    missing = runner.invoke(app, ["bulletin", "send", bid])
+    assert missing.exit_code == 2 and "--as" in missing.output
+    own = runner.invoke(app, ["bulletin", "approve", bid, "--as", "ann"])
+    assert own.exit_code == 1 and "someone other than its author" in own.output
+    assert runner.invoke(app, ["bulletin", "approve", bid, "--as", "bob"]).exit_code == 0
+    assert runner.invoke(app, ["bulletin", "preview", bid, "--as", "ana"]).exit_code == 1
+    assert runner.invoke(app, ["bulletin", "preview", bid, "--as", "ann"]).exit_code == 0
+    assert runner.invoke(app, ["bulletin", "cancel", bid, "--as", "ann"]).exit_code == 0
+    with unit_of_work() as session:
+        b = session.get(Bulletin, int(bid))
+        assert b is not None
+        assert (b.created_by, b.approved_by, b.cancelled_by, b.status) == (
+            "ann", "bob", "ann", "cancelled")
 
 
 def test_a_bulletin_waiting_to_be_sent_never_delays_replies_or_intake(

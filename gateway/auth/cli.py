@@ -40,7 +40,7 @@ def _run(action: str, func: Callable[[Session], dict[str, object]]) -> None:
 @user_app.command("add")
 def add(name: str,
         role: Annotated[str, typer.Option(help="admin, secretariat, hub_lead, coordinator, "
-                                               "analyst")],
+                                               "analyst, comms (bulletins)")],
         province: Annotated[list[str] | None, typer.Option(
             help="Province p-code (repeatable), e.g. AF32.")] = None,
         hub: Annotated[str | None, typer.Option(help="Hub code for a hub lead.")] = None,

@@ -25,6 +25,7 @@ class Role(StrEnum):
     HUB_LEAD = "hub_lead"
     COORDINATOR = "coordinator"
     ANALYST = "analyst"
+    COMMS = "comms"  # communications staff: SMS bulletins (issue 5)
 
 
 class Perm(StrEnum):
@@ -36,6 +37,7 @@ class Perm(StrEnum):
     OVERRIDE_CLAIM = "override_claim"  # act on an item someone else has claimed
     AUDIT = "audit"
     USERS = "users"
+    BULLETINS = "bulletins"  # write, preview, approve (not one's own), send, cancel, follow
 
 
 _READER = frozenset({Perm.COUNTS, Perm.QUEUE, Perm.READ_TEXT, Perm.AUDIO, Perm.WORK})
@@ -45,6 +47,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.HUB_LEAD: _READER | {Perm.OVERRIDE_CLAIM},
     Role.COORDINATOR: _READER,
     Role.ANALYST: frozenset({Perm.COUNTS}),  # counts only: never text, audio or item rows
+    Role.COMMS: frozenset({Perm.BULLETINS, Perm.COUNTS}),  # counts: the landing page's numbers
 }
 
 NOT_FOUND = "no such item"

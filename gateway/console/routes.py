@@ -227,3 +227,8 @@ def audit_log(user: ConsoleDep, item: int | None = None, who: str | None = None,
     return render("audit.html", lang=user.principal.ui_language, result=result,
                   filters={"item": item or "", "who": who or "", "action": action or ""},
                   **_page_context(user))
+
+
+from gateway.console.bulletins import router as bulletins_router  # noqa: E402 - issue 5
+
+router.include_router(bulletins_router)

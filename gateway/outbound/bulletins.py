@@ -200,6 +200,28 @@ def status(session: Session, bulletin_id: int) -> dict[str, Any]:
     }
 
 
+def listing(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest bulletins with their delivery counts (one grouped query for all)."""
+    rows = list(session.execute(select(Bulletin).order_by(Bulletin.id.desc()).limit(limit))
+                .scalars())
+    by: dict[int, Counter[str]] = {b.id: Counter() for b in rows}
+    for bid, state, n in session.execute(
+            select(Delivery.bulletin_id, Delivery.status, func.count())
+            .where(Delivery.bulletin_id.in_(list(by))).group_by(Delivery.bulletin_id,
+                                                                 Delivery.status)):
+        by[bid][state] += n
+    out = []
+    for b in rows:
+        c = by[b.id]
+        out.append({"id": b.id, "title": b.title, "status": b.status,
+                    "languages": sorted(b.texts), "created_by": b.created_by,
+                    "approved_by": b.approved_by, "created_at": _iso(b.created_at),
+                    "scheduled_at": _iso(b.scheduled_at), "recipients": sum(c.values()),
+                    "sent": c["sent"], "delivered": c["delivered"],
+                    "failed": sum(c[s] for s in FAILED)})
+    return out
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 

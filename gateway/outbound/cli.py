@@ -14,7 +14,8 @@ bulletin_app = typer.Typer(help="Write, approve, send and follow SMS bulletins."
                            no_args_is_help=True)
 T = TypeVar("T")
 
-AsUser = Annotated[str, typer.Option("--as", help="Your user name (recorded on the bulletin).")]
+AsUser = Annotated[str, typer.Option(
+    "--as", help="Your user name: an enabled user with role comms or admin.")]
 
 
 def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -28,6 +29,16 @@ def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     except AppError as exc:
         typer.echo(f"error: {exc.reason}", err=True)
         raise typer.Exit(1) from None
+
+
+def _as(fn: Callable[..., T], user: str, *args: Any, **kwargs: Any) -> T:
+    """Run an action as an existing, enabled user allowed to handle bulletins (audited)."""
+    from gateway.outbound import actions
+
+    def act(session: Any) -> T:
+        return fn(session, actions.principal_named(session, user), *args, **kwargs)
+
+    return _run(act)
 
 
 def _texts(pairs: list[str]) -> dict[str, str]:
@@ -52,20 +63,22 @@ def create(
     language: Annotated[list[str] | None, typer.Option(help="Only these languages.")] = None,
 ) -> None:
     """Create a draft bulletin; prints its id."""
-    from gateway.outbound import bulletins
+    from gateway.outbound import actions
 
-    bulletin = _run(bulletins.create, title=title, texts=_texts(text), author=as_user,
-                    fallback=fallback, provinces=province, hubs=hub, languages=language)
+    bulletin = _as(actions.create, as_user, title=title, texts=_texts(text),
+                   fallback=fallback, provinces=province, hubs=hub, languages=language)
     typer.echo(bulletin.id)
 
 
 @bulletin_app.command()
 def preview(bulletin_id: Annotated[int, typer.Argument(metavar="ID")],
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+            as_json: Annotated[bool, typer.Option("--json")] = False,
+            as_user: Annotated[str | None, typer.Option("--as")] = None) -> None:
     """Recipients and, per language, encoding, characters and segments; total segments."""
-    from gateway.outbound import bulletins
+    from gateway.outbound import actions, bulletins
 
-    data = _run(bulletins.preview, bulletin_id)
+    data = (_as(actions.preview, as_user, bulletin_id) if as_user
+            else _run(bulletins.preview, bulletin_id))
     if as_json:
         _dump(data)
         return
@@ -79,34 +92,38 @@ def preview(bulletin_id: Annotated[int, typer.Argument(metavar="ID")],
 @bulletin_app.command()
 def approve(bulletin_id: Annotated[int, typer.Argument(metavar="ID")], as_user: AsUser) -> None:
     """Approve a draft (someone other than its author)."""
-    from gateway.outbound import bulletins
+    from gateway.outbound import actions
 
-    _run(bulletins.approve, bulletin_id, as_user)
+    _as(actions.approve, as_user, bulletin_id)
     typer.echo(f"bulletin {bulletin_id} approved by {as_user}")
 
 
 @bulletin_app.command()
 def send(bulletin_id: Annotated[int, typer.Argument(metavar="ID")],
-         as_user: Annotated[str | None, typer.Option("--as")] = None,
+         as_user: AsUser,
          at: Annotated[str | None, typer.Option(help="ISO time to send at, e.g. "
                                                      "2026-12-04T06:00+04:30.")] = None) -> None:
     """Send an approved bulletin now, or at a scheduled time."""
-    from gateway.outbound import bulletins
+    from gateway.outbound import actions
 
     when = None
     if at:
-        when = datetime.fromisoformat(at)
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            typer.echo("error: --at takes an ISO time, e.g. 2026-12-04T06:00+04:30", err=True)
+            raise typer.Exit(2) from None
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    bulletin = _run(bulletins.send, bulletin_id, at=when)
+    bulletin = _as(actions.send, as_user, bulletin_id, at=when)
     typer.echo(f"bulletin {bulletin_id} {bulletin.status}")
 
 
 @bulletin_app.command()
 def cancel(bulletin_id: Annotated[int, typer.Argument(metavar="ID")], as_user: AsUser) -> None:
     """Cancel a bulletin; what is not yet handed to Twilio is not sent."""
-    from gateway.outbound import bulletins
+    from gateway.outbound import actions
 
-    _run(bulletins.cancel, bulletin_id, as_user)
+    _as(actions.cancel, as_user, bulletin_id)
     typer.echo(f"bulletin {bulletin_id} cancelled")
 
 
