@@ -15,6 +15,7 @@ from gateway.geography.reference import load_provinces
 from gateway.intake.models import Item
 from gateway.intake.states import ItemStatus
 from gateway.queue import ALL_QUEUES, get_queue, get_redis
+from gateway.settings import Settings
 from gateway.webhooks import SettingsDep
 
 router = APIRouter()
@@ -43,6 +44,7 @@ def readyz(settings: SettingsDep) -> JSONResponse:
     checks["spool"] = "ok" if _writable(settings.spool_dir) else "not writable"
     audio_dir = getattr(settings, "audio_dir", settings.data_dir / "audio")
     checks["audio_store"] = "ok" if _writable(audio_dir) else "not writable"
+    checks["stt_models"] = _stt_models(settings)
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(checks, status_code=200 if ready else 503)
 
@@ -86,6 +88,16 @@ def _refresh_queue_gauges() -> None:
         if oldest is not None:
             oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             OLDEST_WAITING.labels(province=label).set(max((now - oldest).total_seconds(), 0))
+
+
+def _stt_models(settings: Settings) -> str:
+    """Every configured Vosk model is on disk (checked by its files, not loaded: loading
+    takes seconds and hundreds of MB, and belongs to the STT workers)."""
+    from gateway.voice.stt import configured_models
+
+    missing = sorted(lang for lang, spec in configured_models(settings).items()
+                     if not (spec.path / "am" / "final.mdl").is_file())
+    return "ok" if not missing else "missing model: " + ", ".join(missing)
 
 
 def _writable(path: object) -> bool:
