@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,13 +29,15 @@ class ExportFormat(StrEnum):
     JSON = "json"
 
 
-def _day(value: str | None, default: date) -> date:
-    if not value:
-        return default
+def _span(date_from: str | None, date_to: str | None) -> tuple[date, date]:
+    """The report's days; a usage error (exit 2) when a date is unreadable."""
+    from gateway.errors import AppError
+    from gateway.reports.service import date_span
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        typer.echo("dates are YYYY-MM-DD", err=True)
+        return date_span(date_from, date_to)
+    except AppError as exc:
+        typer.echo(exc.reason, err=True)
         raise typer.Exit(2) from None
 
 
@@ -83,8 +85,7 @@ def report(
     from gateway.reports import render, service
     from gateway.settings import get_settings
 
-    today = datetime.now(UTC).date()
-    start, end = _day(date_from, today - timedelta(days=83)), _day(date_to, today)
+    start, end = _span(date_from, date_to)
     filters = _filters(province, hub, language, channel, status, topic)
     settings = get_settings()
     try:
@@ -125,8 +126,7 @@ def export(
     from gateway.reports import service
     from gateway.settings import get_settings
 
-    today = datetime.now(UTC).date()
-    start, end = _day(date_from, today - timedelta(days=83)), _day(date_to, today)
+    start, end = _span(date_from, date_to)
     filters = _filters(province, hub, language, channel, status, topic)
     try:
         # The audit entry commits with the export; nothing is written out if it cannot.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query
@@ -35,15 +35,6 @@ PAGE_HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'"}
 
 
-def _day(value: str | None, default: date) -> date:
-    if not value:
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise AppError(400, "dates are YYYY-MM-DD") from None
-
-
 def _period(value: str | None) -> Period | None:
     if not value:
         return None
@@ -54,8 +45,7 @@ def _period(value: str | None) -> Period | None:
 
 
 def _span(date_from: str | None, date_to: str | None) -> tuple[date, date]:
-    today = datetime.now(UTC).date()
-    return _day(date_from, today - timedelta(days=83)), _day(date_to, today)
+    return service.date_span(date_from, date_to)
 
 
 def _filters(**values: list[str] | str | None) -> Filters:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,25 @@ from gateway.reports.trends import ShareTrend, Waiting, falling_shares, longest_
 from gateway.settings import Settings
 
 OUTSIDE = "outside your provinces"
+
+
+# A report without dates covers the last twelve weeks (84 days including today).
+DEFAULT_SPAN_DAYS = 83
+
+
+def date_span(date_from: str | None, date_to: str | None) -> tuple[date, date]:
+    """The report's [from, to] days from YYYY-MM-DD strings; AppError(400) if unreadable."""
+    today = datetime.now(UTC).date()
+    return (_day(date_from, today - timedelta(days=DEFAULT_SPAN_DAYS)), _day(date_to, today))
+
+
+def _day(value: str | None, default: date) -> date:
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise AppError(400, "dates are YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
