@@ -71,10 +71,36 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
+# The webhook's single-statement writes (PostgreSQL): autocommit, so the statement is its
+# own transaction (no BEGIN/COMMIT round trips), and no pre-ping (one more round trip per
+# checkout). A connection that died meanwhile fails its statement, which invalidates the
+# pool; the caller retries once on a fresh connection (gateway/intake/pgstore.py).
+_autocommit_engines: dict[tuple[int, str], Engine] = {}
+
+
+def get_autocommit_engine(url: str | None = None) -> Engine:
+    url = url or get_settings().resolved_database_url
+    key = (os.getpid(), url)
+    engine = _autocommit_engines.get(key)
+    if engine is None:
+        settings = get_settings()
+        engine = _autocommit_engines[key] = create_engine(
+            url, isolation_level="AUTOCOMMIT", pool_size=settings.db_pool_size,
+            max_overflow=0, pool_timeout=settings.db_pool_timeout_seconds,
+            hide_parameters=True, connect_args={"connect_timeout": 3},
+        )
+    return engine
+
+
+def dialect_name(url: str | None = None) -> str:
+    return get_engine(url).dialect.name
+
+
 def dispose_engines() -> None:
-    for engine in _engines.values():
+    for engine in (*_engines.values(), *_autocommit_engines.values()):
         engine.dispose()
     _engines.clear()
+    _autocommit_engines.clear()
     _factories.clear()
 
 

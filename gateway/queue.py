@@ -83,13 +83,16 @@ def send_job(job: PendingJob, *, unless_pending: bool = False) -> bool:
     try:
         if unless_pending and _is_pending(job.job_id):
             return False
-        get_queue(job.queue).enqueue(
-            job.func, *job.args, job_id=job.job_id,
-            retry=Retry(max=retries, interval=[5, 30, 120]) if retries else None,
-            # A recognizer that hangs is killed at this timeout (issue 3); others: RQ default.
-            job_timeout=get_settings().stt_job_timeout_seconds if job.queue == STT else None,
-            failure_ttl=7 * 24 * 3600,
-        )
+        # RQ sends an enqueue as two MULTI/EXEC round trips unless given a pipeline: one.
+        with get_redis().pipeline() as pipe:
+            get_queue(job.queue).enqueue(
+                job.func, *job.args, job_id=job.job_id,
+                retry=Retry(max=retries, interval=[5, 30, 120]) if retries else None,
+                # A recognizer that hangs is killed at this timeout (issue 3); others: default.
+                job_timeout=get_settings().stt_job_timeout_seconds if job.queue == STT else None,
+                failure_ttl=7 * 24 * 3600, pipeline=pipe,
+            )
+            pipe.execute()
     except redis.RedisError as exc:
         log.warning("enqueue failed; the sweeper will retry", extra={
             "job_id": job.job_id, "error": type(exc).__name__})

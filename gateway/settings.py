@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # a new key makes every existing contact a new person.
     hash_key: SecretStr | None = None
 
+    # PostgreSQL connections per process for the webhook's single-statement writes. Requests
+    # beyond it wait for a free one (up to db_pool_timeout_seconds, then the spool) rather
+    # than opening and closing extra connections, which cost PostgreSQL a process each.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+
     # How long a SQLite writer waits for the lock before the request is spooled instead.
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 

@@ -328,6 +328,36 @@ def test_twenty_identical_concurrent_posts_store_one_message(server: int) -> Non
     assert support.items()[0]["status"] == "queued"
 
 
+def test_first_messages_racing_from_one_new_number_make_one_contact(server: int) -> None:
+    # Twenty different messages from a number never seen before, in its four written forms,
+    # all at once: on PostgreSQL each is one statement that inserts the contact if missing,
+    # so all but one lose that race and must still store their message under the winner.
+    forms = [sms_form(f"first words {i}", sender=("0701239999", "+93701239999", "93701239999",
+                                                   "+93 70 123 9999")[i % 4]) for i in range(20)]
+    barrier = threading.Barrier(20)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def post(form: list[tuple[str, str]]) -> None:
+        with httpx.Client(timeout=30) as http:
+            barrier.wait()
+            r = http.post(f"http://127.0.0.1:{server}/twilio/sms", content=urlencode(form),
+                          headers=signed_headers(form))
+        with lock:
+            codes.append(r.status_code)
+
+    threads = [threading.Thread(target=post, args=(form,)) for form in forms]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 20
+    assert count(Item) == 20 and count(Contact) == 1
+    from gateway.settings import get_settings
+
+    assert not list(get_settings().spool_dir.glob("*.spool"))  # stored, not merely spooled
+
+
 def test_caller_hanging_up_mid_body_is_not_logged_as_a_crash(
         server: int, caplog: pytest.LogCaptureFixture) -> None:
     # Content-Length promises more than arrives, then the caller gives up (Twilio's own

@@ -78,3 +78,31 @@ def test_database_outage_loses_nothing_and_duplicates_nothing(outage: Any) -> No
 
     with unit_of_work() as session:
         assert session.execute(select(func.count(Item.id))).scalar_one() == 15
+
+
+def test_connections_killed_by_a_database_restart_are_replaced_not_spooled(
+        base_env: dict[str, str]) -> None:
+    # The webhook's PostgreSQL connections are not pinged before use (a round trip per
+    # request). After a restart every pooled connection is dead: the first statement on one
+    # fails, the pool is invalidated, and the statement runs again on a fresh connection.
+    if make_url(base_env["AMIP_DATABASE_URL"]).get_backend_name() != "postgresql":
+        pytest.skip("the single-statement path and its connection pool are PostgreSQL's")
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    from gateway.app import create_app
+    from gateway.db import get_engine
+    from gateway.settings import get_settings
+
+    with TestClient(create_app(background=False)) as http:
+        client = SignedClient(http)
+        assert client.post("/twilio/sms", sms_form("before the restart")).status_code == 200
+        with get_engine().connect() as conn:  # what a restart does to every other backend
+            killed = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+        assert killed >= 1
+        assert client.post("/twilio/sms", sms_form("after the restart")).status_code == 200
+    assert not list(get_settings().spool_dir.glob("*.spool"))
+    assert sorted(i["text"] for i in support.items()) == ["after the restart",
+                                                           "before the restart"]

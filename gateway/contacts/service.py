@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,10 +25,15 @@ def get_or_create_contact(session: Session, *, vault: Vault, raw_number: str,
     contact = session.execute(by_hash).scalar_one_or_none()
     if contact is not None:
         return contact
-    session.execute(insert_ignore(session, Contact).values(
-        phone_hash=phone_hash,
-        phone_encrypted=vault.encrypt(e164),
-        pseudonym=vault.pseudonym(e164),
-        area_code=landline_area_code(e164),
-    ))
+    session.execute(insert_ignore(session, Contact).values(**new_contact_values(vault, e164)))
     return session.execute(by_hash).scalar_one()
+
+
+def new_contact_values(vault: Vault, e164: str) -> dict[str, Any]:
+    """What a new contact row holds: hash, encrypted number, pseudonym, area code."""
+    return {
+        "phone_hash": vault.lookup_hash(e164),
+        "phone_encrypted": vault.encrypt(e164),
+        "pseudonym": vault.pseudonym(e164),
+        "area_code": landline_area_code(e164),
+    }

@@ -20,9 +20,9 @@ from gateway.channels.base import InboundMessage
 from gateway.contacts.crypto import Vault
 from gateway.contacts.models import Contact
 from gateway.contacts.service import get_or_create_contact
-from gateway.db import insert_ignore, unit_of_work
+from gateway.db import dialect_name, insert_ignore, unit_of_work
 from gateway.geography.routing import route
-from gateway.intake import spool
+from gateway.intake import pgstore, spool
 from gateway.intake.models import Item
 from gateway.intake.states import ItemStatus
 from gateway.language.identify import Detection, identify
@@ -69,7 +69,17 @@ def store_sms(session: Session, *, msg: InboundMessage, vault: Vault, region: st
 
 def commit_sms(msg: InboundMessage, *, vault: Vault, region: str,
                received_at: datetime) -> tuple[int, bool]:
-    """Store one message in its own transaction; committed when this returns."""
+    """Store one message in its own transaction; committed when this returns.
+
+    PostgreSQL takes the one-statement path (``pgstore``); the intake job is sent after it,
+    as ``enqueue_after_commit`` does for the ORM path.
+    """
+    if dialect_name() == "postgresql":
+        stored = pgstore.store_sms(msg, vault=vault, region=region, received_at=received_at)
+        if stored.created:
+            send_job(PendingJob(INTAKE, PROCESS_JOB, (stored.item_id,),
+                                intake_job_id(stored.item_id)))
+        return stored.item_id, stored.created
     with unit_of_work() as session:
         return store_sms(session, msg=msg, vault=vault, region=region, received_at=received_at)
 
