@@ -3,7 +3,7 @@
 ``uvicorn benchmarks.ceiling_app:app`` serves everything ``gateway.asgi:app`` serves, so
 ``POST /twilio/sms`` is the real durable route, and adds ``POST /bench/ceiling``: the same
 bounded form read and Twilio signature check (``VerifiedForm``), the same middleware, the
-same sync-handler threadpool hop and an empty TwiML reply — but no contact, no insert, no
+same async handler and an empty TwiML reply — but no contact, no insert, no
 commit, no enqueue. Its throughput is the ceiling the durable route is compared with.
 This module is never imported by the product.
 """
@@ -30,8 +30,8 @@ def build() -> FastAPI:
     app = create_app(settings)
 
     @app.post(CEILING_PATH, response_class=Response)
-    def ceiling(form: VerifiedForm) -> Response:
-        # A sync handler like the product's /twilio/sms, so the ratio measures durability,
+    async def ceiling(form: VerifiedForm) -> Response:
+        # An async handler like the product's /twilio/sms, so the ratio measures durability,
         # not the difference between async and threadpool handlers.
         return Response(content=str(MessagingResponse()), media_type="application/xml")
 

@@ -9,13 +9,16 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from gateway import errors, health, maintenance
 from gateway.api.routes import router as api_router
 from gateway.channels import get_channel
 from gateway.console.routes import router as console_router
+from gateway.intake.pgstore import open_writer
 from gateway.intake.routes import router as intake_router
 from gateway.outbound.routes import router as outbound_router
+from gateway.queue import background_sender
 from gateway.reports.routes import api_router as reports_api_router
 from gateway.reports.routes import console_router as reports_console_router
 from gateway.settings import Settings, get_settings
@@ -30,11 +33,16 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     settings.check_secrets()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # PostgreSQL: the SMS webhook's connections for this event loop (None on SQLite).
+        app.state.sms_writer = await open_writer(settings.resolved_database_url, settings)
         stop = maintenance.start(settings) if background else None
         yield
         if stop:
             stop.set()
+        if app.state.sms_writer is not None:
+            await app.state.sms_writer.close()
+        await run_in_threadpool(background_sender.flush, 5.0)  # jobs of the last requests
 
     app = FastAPI(title="AMIP intake gateway", lifespan=lifespan)
     app.state.settings = settings
@@ -62,7 +70,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         # Path only, never the query string: nothing a participant sent ends up in logs.
         log.info("request", method=request.method, path=request.url.path,
                  status=response.status_code, request_id=request_id,
-                 ms=round((time.perf_counter() - started) * 1000, 1))
+                 ms=round((time.perf_counter() - started) * 1000, 1),
+                 **getattr(request.state, "log_fields", {}))
         response.headers["x-request-id"] = request_id
         return response
 

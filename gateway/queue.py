@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,25 +82,101 @@ def send_job(job: PendingJob, *, unless_pending: bool = False) -> bool:
     ``unless_pending`` (the sweeper) leaves alone a job that is still waiting or running,
     so a slow backlog is not enqueued again and again.
     """
-    retries = get_settings().job_retries
     try:
         if unless_pending and _is_pending(job.job_id):
             return False
         # RQ sends an enqueue as two MULTI/EXEC round trips unless given a pipeline: one.
         with get_redis().pipeline() as pipe:
-            get_queue(job.queue).enqueue(
-                job.func, *job.args, job_id=job.job_id,
-                retry=Retry(max=retries, interval=[5, 30, 120]) if retries else None,
-                # A recognizer that hangs is killed at this timeout (issue 3); others: default.
-                job_timeout=get_settings().stt_job_timeout_seconds if job.queue == STT else None,
-                failure_ttl=7 * 24 * 3600, pipeline=pipe,
-            )
+            _enqueue(get_queue(job.queue), job, pipe)
             pipe.execute()
     except redis.RedisError as exc:
         log.warning("enqueue failed; the sweeper will retry", extra={
             "job_id": job.job_id, "error": type(exc).__name__})
         return False
     return True
+
+
+SENDER_LINGER_SECONDS = 0.01
+
+
+class BackgroundSender:
+    """Sends jobs from one thread per process, one Redis pipeline per batch.
+
+    The SMS webhook stores on the event loop; a Redis round trip there would block it, and a
+    thread hop per request costs more CPU than the send. So the route hands the job over
+    here and answers. A job still in this list when the process dies is not lost: its row
+    is committed as ``received``, and the sweeper enqueues it after ``stuck_after_seconds``
+    (the same path as Redis being down).
+    """
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._cond = threading.Condition()
+        self._pending: list[tuple[str, PendingJob]] = []
+        self._busy = False
+
+    def submit(self, job: PendingJob) -> None:
+        url = redis_url()  # decided now, as a synchronous send would
+        with self._cond:
+            if self._pid != os.getpid():  # first use in this process (or after a fork)
+                self._pid, self._pending, self._busy = os.getpid(), [], False
+                threading.Thread(target=self._run, name="amip-job-sender", daemon=True).start()
+            self._pending.append((url, job))
+            self._cond.notify()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every submitted job has been sent (or has failed and been logged)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._pending))
+            # Let a few more arrive: one pipeline for several jobs costs less CPU than one
+            # each, and an intake job starting 10 ms later is nothing to a human queue.
+            time.sleep(SENDER_LINGER_SECONDS)
+            with self._cond:
+                batch, self._pending, self._busy = self._pending, [], True
+            try:
+                _send_batch(batch)
+            except Exception:  # never let the sender die; the sweeper covers what it missed
+                log.exception("job sender failed; the sweeper will retry")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+def _send_batch(batch: list[tuple[str, PendingJob]]) -> None:
+    by_url: dict[str, list[PendingJob]] = {}
+    for url, job in batch:
+        by_url.setdefault(url, []).append(job)
+    for url, jobs in by_url.items():
+        connection = _connection(url)
+        try:
+            with connection.pipeline() as pipe:
+                for job in jobs:
+                    _enqueue(Queue(job.queue, connection=connection, serializer=JSONSerializer),
+                             job, pipe)
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("enqueue failed; the sweeper will retry", extra={
+                "jobs": len(jobs), "error": type(exc).__name__})
+
+
+background_sender = BackgroundSender()
+
+
+def _enqueue(queue: Queue, job: PendingJob, pipe: Any) -> None:
+    retries = get_settings().job_retries
+    queue.enqueue(
+        job.func, *job.args, job_id=job.job_id,
+        retry=Retry(max=retries, interval=[5, 30, 120]) if retries else None,
+        # A recognizer that hangs is killed at this timeout (issue 3); others: RQ's default.
+        job_timeout=get_settings().stt_job_timeout_seconds if job.queue == STT else None,
+        failure_ttl=7 * 24 * 3600, pipeline=pipe,
+    )
 
 
 def _is_pending(job_id: str) -> bool:

@@ -112,8 +112,10 @@ def run_jobs(queues: Sequence[str] = ("intake",)) -> None:
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from gateway.queue import get_queue, get_redis
+    from gateway.queue import background_sender, get_queue, get_redis
 
+    # On PostgreSQL the webhook hands its job to a sender thread and answers; wait for it.
+    assert background_sender.flush(10)
     worker = SimpleWorker([get_queue(q) for q in queues], connection=get_redis(),
                           serializer=JSONSerializer)
     worker.work(burst=True)

@@ -321,8 +321,9 @@ def test_twenty_identical_concurrent_posts_store_one_message(server: int) -> Non
     assert [code for code, _ in answers] == [200] * 20
     assert len({text for _, text in answers}) == 1  # the same TwiML every time
     assert count(Item) == 1 and count(Contact) == 1
-    from gateway.queue import get_queue
+    from gateway.queue import background_sender, get_queue
 
+    assert background_sender.flush(10)  # PostgreSQL: jobs are sent just after the answer
     assert get_queue("intake").count == 1  # one job, not twenty
     support.run_jobs()
     assert support.items()[0]["status"] == "queued"

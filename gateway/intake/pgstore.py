@@ -14,18 +14,29 @@ SQLite has no data-modifying CTEs; it keeps the ORM path (the embedded demo).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 
 from gateway.channels.base import InboundMessage
 from gateway.contacts.crypto import Vault, to_e164
 from gateway.contacts.service import new_contact_values
 from gateway.db import get_autocommit_engine
 from gateway.intake.states import ItemStatus
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+IDLE = TransactionStatus.IDLE
 
 STORE_SMS = """
 WITH known AS (
@@ -102,3 +113,107 @@ def _execute(params: dict[str, Any]) -> Any:
             if not (exc.connection_invalidated and attempt == 1):
                 raise
     raise AssertionError("unreachable")
+
+
+# What "the database is not reachable now" looks like below SQLAlchemy (PoolTimeout is an
+# OperationalError): the caller spools the message.
+UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+class SmsWriter:
+    """``store_sms`` on the event loop, for the webhook route.
+
+    In a worker thread every database wait meant winning the GIL back from the event loop,
+    which cost the gateway more CPU than the statement itself (BENCHMARKS.md). Async
+    connections belong to the event loop that opened them, so the app opens the writer in
+    its lifespan and closes it at shutdown.
+    """
+
+    def __init__(self, database_url: str, settings: Settings) -> None:
+        conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._connections = AsyncConnections(conninfo, size=settings.db_pool_size,
+                                             wait_seconds=settings.db_pool_timeout_seconds)
+
+    async def close(self) -> None:
+        await self._connections.close()
+
+    async def store(self, msg: InboundMessage, *, vault: Vault, region: str,
+                    received_at: datetime) -> Stored:
+        params = _params(msg, vault=vault, region=region, received_at=received_at)
+        for _ in range(ATTEMPTS):
+            row = await self._execute(params)
+            if row is not None:
+                return Stored(item_id=row[0], created=bool(row[1]))
+        raise NotStored("inbound SMS not stored after retries")
+
+    async def _execute(self, params: dict[str, Any]) -> Any:
+        for attempt in (1, 2):
+            try:
+                async with self._connections.connection() as conn:
+                    cursor = await conn.execute(STORE_SMS, params)
+                    return await cursor.fetchone()
+            except PoolBusy:
+                raise
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+                # A dead connection (the server restarted) means the idle ones are dead
+                # too: drop them all, then one more try on a new connection. If the server
+                # is really down, that one fails at once and the caller spools the message.
+                await self._connections.drop_idle()
+        raise AssertionError("unreachable")
+
+
+class AsyncConnections:
+    """At most ``size`` autocommit connections, opened on demand, never pinged.
+
+    Not ``psycopg_pool``: it refills in the background with exponential back-off and makes
+    a request wait for its timeout while the server is down, and for the next refill after
+    it is back. Here a request that finds no idle connection connects itself, so an outage
+    costs one refused connect (then the spool) and recovery is immediate.
+    """
+
+    def __init__(self, conninfo: str, *, size: int, wait_seconds: float) -> None:
+        self._conninfo = conninfo
+        self._wait = wait_seconds
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._wait)
+        except TimeoutError:
+            raise PoolBusy(f"no database connection free within {self._wait} s") from None
+        try:
+            conn = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=3)
+            try:
+                yield conn
+            finally:
+                if conn.closed or conn.broken or conn.info.transaction_status != IDLE:
+                    await conn.close()
+                else:
+                    self._idle.append(conn)
+        finally:
+            self._slots.release()
+
+    async def drop_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()
+
+    async def close(self) -> None:
+        await self.drop_idle()
+
+
+class PoolBusy(psycopg.OperationalError):
+    """Every connection stayed busy for the whole wait: treated as "database unavailable"."""
+
+
+async def open_writer(database_url: str, settings: Settings) -> SmsWriter | None:
+    """The app's writer on PostgreSQL; None on SQLite (the synchronous path serves it)."""
+    if not database_url.startswith("postgresql"):
+        return None
+    return SmsWriter(database_url, settings)

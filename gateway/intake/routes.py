@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -13,19 +11,21 @@ from gateway.metrics import WEBHOOKS
 from gateway.outbound.subscriptions import keyword_reply
 from gateway.webhooks import ChannelDep, SettingsDep, VerifiedForm
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 TWIML = "application/xml"
 
 
 @router.post("/twilio/sms", response_class=Response)
-def inbound_sms(request: Request, form: VerifiedForm, channel: ChannelDep,
-                settings: SettingsDep) -> Response:
+async def inbound_sms(request: Request, form: VerifiedForm, channel: ChannelDep,
+                      settings: SettingsDep) -> Response:
     msg = channel.parse_inbound_sms(form)
-    acceptance = service.accept_sms(msg, settings=settings, vault=get_vault())
+    acceptance = await service.accept_sms_async(
+        msg, settings=settings, vault=get_vault(),
+        writer=getattr(request.app.state, "sms_writer", None))
     result = "spooled" if acceptance.spooled else "duplicate" if acceptance.duplicate else "stored"
     WEBHOOKS.labels(route="sms", result=result).inc()
-    log.info("sms accepted", extra={"item_id": acceptance.item_id, "result": result})
+    # Carried by the one request log line (gateway/app.py) rather than a second line.
+    request.state.log_fields = {"item_id": acceptance.item_id, "result": result}
     reply = MessagingResponse()
     ack = keyword_reply(msg, settings, spooled=acceptance.spooled) or service.acknowledgement(
         msg, settings)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from gateway import prompts
 from gateway.channels.base import InboundMessage
@@ -28,7 +29,13 @@ from gateway.intake.states import ItemStatus
 from gateway.language.identify import Detection, identify
 from gateway.language.normalize import clean, normalized_copy
 from gateway.outbound.subscriptions import handle_keyword_item
-from gateway.queue import INTAKE, PendingJob, enqueue_after_commit, send_job
+from gateway.queue import (
+    INTAKE,
+    PendingJob,
+    background_sender,
+    enqueue_after_commit,
+    send_job,
+)
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,6 +102,27 @@ def accept_sms(msg: InboundMessage, *, settings: Settings, vault: Vault) -> Acce
         log.warning("database unavailable; message spooled", extra={"error": type(exc).__name__})
         return Acceptance(item_id=None, duplicate=False, spooled=True)
     return Acceptance(item_id=item_id, duplicate=not created, spooled=False)
+
+
+async def accept_sms_async(msg: InboundMessage, *, settings: Settings, vault: Vault,
+                           writer: pgstore.SmsWriter | None) -> Acceptance:
+    """``accept_sms`` for the webhook route: on PostgreSQL the statement runs on the event
+    loop (``pgstore.SmsWriter``) and the intake job goes to the background sender; without
+    a writer (SQLite) the synchronous path runs in the thread pool."""
+    if writer is None:
+        return await run_in_threadpool(accept_sms, msg, settings=settings, vault=vault)
+    received_at = datetime.now(UTC)
+    try:
+        stored = await writer.store(msg, vault=vault, region=settings.default_region,
+                                    received_at=received_at)
+    except pgstore.UNAVAILABLE as exc:
+        await run_in_threadpool(spool.write, settings.spool_dir, vault, msg, received_at)
+        log.warning("database unavailable; message spooled", extra={"error": type(exc).__name__})
+        return Acceptance(item_id=None, duplicate=False, spooled=True)
+    if stored.created:
+        background_sender.submit(PendingJob(INTAKE, PROCESS_JOB, (stored.item_id,),
+                                            intake_job_id(stored.item_id)))
+    return Acceptance(item_id=stored.item_id, duplicate=not stored.created, spooled=False)
 
 
 def acknowledgement(msg: InboundMessage, settings: Settings) -> str | None:
