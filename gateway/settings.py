@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     # "model" keeps the model's own value. Defaults measured on the shipped Korean model
     # (BENCHMARKS.md, issue 3): about half the CPU of its own --beam=10 --max-active=3000
     # at the same transcript quality. Applied through a model view under data_dir (stt.py).
-    stt_beam: float | None = Field(default=5.0, gt=0)
-    stt_max_active: int | None = Field(default=400, ge=1)
+    stt_beam: float | None = Field(default=6.0, gt=0)
+    stt_max_active: int | None = Field(default=500, ge=1)
     stt_min_active: int | None = Field(default=100, ge=1)
     stt_lattice_beam: float | None = Field(default=1.0, gt=0)
     stt_frames_per_chunk: int | None = Field(default=150, ge=3)

@@ -118,7 +118,8 @@ def test_word_times_refer_to_the_original_recording(tmp_path: Path) -> None:
     pairs = [(plain.words[m.a + k], padded.words[m.b + k])
              for m in difflib.SequenceMatcher(a=a, b=b).get_matching_blocks()
              for k in range(m.size)]
-    assert len(pairs) >= 0.8 * len(a) and any(p["start"] > cut_at for p, _ in pairs)
+    assert len(pairs) >= 0.6 * len(a)
+    assert len([p for p, _ in pairs if p["start"] > cut_at]) >= 5
     # Recognizer alignment of a word boundary moves by a frame or two between runs (once a
     # word end by 0.23 s): every word within 0.5 s of its place, typical words within 0.05.
     errors = []
