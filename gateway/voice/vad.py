@@ -55,7 +55,7 @@ def speech_frames(pcm: bytes, aggressiveness: int) -> list[bool]:
     import webrtcvad
 
     vad = webrtcvad.Vad(aggressiveness)
-    decisions = []
+    decisions: list[bool] = []
     for start in range(0, len(pcm), FRAME_BYTES):
         frame = pcm[start:start + FRAME_BYTES]
         if len(frame) < FRAME_BYTES:  # too short to judge: as the frame before it
