@@ -133,3 +133,17 @@ def test_word_times_refer_to_the_original_recording(tmp_path: Path) -> None:
     whole = stt.recognize(model, pcm)
     assert whole.words[0]["start"] == pytest.approx(plain.words[0]["start"], abs=0.15)
     assert whole.words[-1]["end"] == pytest.approx(plain.words[-1]["end"], abs=0.15)
+
+
+def test_a_reused_recognizer_gives_the_same_times_and_text_quality(tmp_path: Path) -> None:
+    # Workers keep one recognizer per model (its graph cache): a second job must not see
+    # word times counted from the first, nor its audio.
+    spec = _ko()
+    settings = Settings(data_dir=tmp_path, stt_skip_silence=False)
+    model = stt.load(spec, settings)
+    stt.warm_recognizer(model)
+    pcm = audio.decode(VOICEMAIL).pcm
+    first, second = stt.recognize(model, pcm), stt.recognize(model, pcm)
+    for a, b in ((first.words[0], second.words[0]), (first.words[-1], second.words[-1])):
+        assert abs(a["start"] - b["start"]) < 0.1 and abs(a["end"] - b["end"]) < 0.1
+    assert 0 <= first.words[0]["start"] < 1.0 and second.words[-1]["end"] <= second.seconds
