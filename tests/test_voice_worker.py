@@ -103,7 +103,8 @@ def _wait_for(predicate: object, timeout: float = 90) -> None:
 
 def test_a_worker_killed_mid_transcription_completes_exactly_once_later(
         korean_client: support.SignedClient) -> None:
-    recording_id = _queue_transcription(korean_client, copies=4)
+    # ~3 min of audio: a warmed recognizer reads it in several seconds, well past the strike.
+    recording_id = _queue_transcription(korean_client, copies=12)
     with stt_worker() as worker:
         _wait_for(lambda: _job(recording_id).get_status() == JobStatus.STARTED)
         time.sleep(1.0)  # inside the recognizer now
@@ -131,7 +132,8 @@ def test_a_worker_killed_mid_transcription_completes_exactly_once_later(
 def test_a_recognizer_past_its_timeout_fails_visibly_and_the_worker_survives(
         korean_client: support.SignedClient) -> None:
     with voice_env(AMIP_STT_JOB_TIMEOUT_SECONDS="5", AMIP_JOB_RETRIES="0"):
-        recording_id = _queue_transcription(korean_client, copies=8)  # ~2 min of audio
+        # ~10 min of audio: a warmed recognizer needs well over the 5 s allowed (RTF ≥ 0.03).
+        recording_id = _queue_transcription(korean_client, copies=40)
         with stt_worker(AMIP_STT_JOB_TIMEOUT_SECONDS="5") as worker:
             _wait_for(lambda: _job(recording_id).get_status() == JobStatus.FAILED)
             assert worker.poll() is None  # the worker lives on for the next job
