@@ -9,8 +9,9 @@ What it does, bounded in time and in requests, on loopback only:
 1. Re-creates the database ``amip_bench`` and migrates it; flushes Redis db 14.
 2. Starts ``uvicorn benchmarks.ceiling_app:app --workers 2``: the product app, whose
    ``POST /twilio/sms`` is the durable route (contact by keyed hash, Fernet-encrypted number,
-   INSERT … ON CONFLICT, COMMIT, RQ enqueue, TwiML acknowledgement in the sender's language),
-   plus ``POST /bench/ceiling``, which only reads the form, checks the signature and answers.
+   one autocommit statement that inserts contact and item ON CONFLICT DO NOTHING, the RQ
+   job handed to the sender thread, TwiML acknowledgement in the sender's language), plus
+   ``POST /bench/ceiling``, which only reads the form, checks the signature and answers.
 3. Pre-builds Twilio-shaped forms signed like Twilio (every durable request has its own
    MessageSid, senders drawn from 2,000 numbers, bodies from the demo's multilingual set).
 4. Closed loop (``wrk`` if installed, else ``benchmarks/loadgen.py``) for the maximum
