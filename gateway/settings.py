@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # than opening and closing extra connections, which cost PostgreSQL a process each.
     db_pool_size: int = Field(default=10, ge=1)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long the webhook's statement may run (a lock held by a migration, a hung server)
+    # before the message is spooled instead: pool wait + this stays under Twilio's 15 s.
+    db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # How long a SQLite writer waits for the lock before the request is spooled instead.
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)

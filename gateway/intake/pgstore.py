@@ -134,6 +134,7 @@ class SmsWriter:
             hide_password=False)
         self._connections = AsyncConnections(conninfo, size=settings.db_pool_size,
                                              wait_seconds=settings.db_pool_timeout_seconds)
+        self._deadline = settings.db_statement_timeout_seconds
 
     async def close(self) -> None:
         await self._connections.close()
@@ -151,8 +152,15 @@ class SmsWriter:
         for attempt in (1, 2):
             try:
                 async with self._connections.connection() as conn:
-                    cursor = await conn.execute(STORE_SMS, params)
-                    return await cursor.fetchone()
+                    # Past the deadline psycopg cancels the query on the server (the
+                    # connection stays usable) and the message goes to the spool: Twilio
+                    # gives up after 15 s and does not retry an SMS webhook.
+                    async with asyncio.timeout(self._deadline):
+                        cursor = await conn.execute(STORE_SMS, params)
+                        return await cursor.fetchone()
+            except TimeoutError:
+                raise StatementTimeout(
+                    f"statement still running after {self._deadline} s") from None
             except PoolBusy:
                 raise
             except psycopg.OperationalError:
@@ -210,6 +218,10 @@ class AsyncConnections:
 
 class PoolBusy(psycopg.OperationalError):
     """Every connection stayed busy for the whole wait: treated as "database unavailable"."""
+
+
+class StatementTimeout(psycopg.OperationalError):
+    """The statement outlived its deadline (a lock, a hung server): "database unavailable"."""
 
 
 async def open_writer(database_url: str, settings: Settings) -> SmsWriter | None:

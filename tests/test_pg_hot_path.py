@@ -1,0 +1,107 @@
+"""The PostgreSQL SMS hot path (gateway/intake/pgstore.py) against a real server under stress.
+
+Each test runs the app under a real uvicorn (the async route, its connection pool and the
+lifespan that opens it) and asserts what Twilio and a coordinator would see.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tests import support
+from tests.support import PUBLIC_BASE, signature, sms_form
+
+URL = PUBLIC_BASE + "/twilio/sms"
+TWILIO_TIMEOUT_SECONDS = 15  # Twilio gives up on a webhook after this and does not retry
+
+
+@pytest.fixture()
+def postgres(base_env: dict[str, str]) -> None:
+    if make_url(base_env["AMIP_DATABASE_URL"]).get_backend_name() != "postgresql":
+        pytest.skip("the single-statement path and its connection pool are PostgreSQL's")
+
+
+@pytest.fixture()
+def serve(base_env: dict[str, str]) -> Iterator[Any]:
+    """Start the app (settings as the environment has them now) under a real uvicorn."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    servers: list[tuple[Any, threading.Thread]] = []
+
+    def start() -> int:
+        support.reset_caches()
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        srv = uvicorn.Server(uvicorn.Config(create_app(background=False), log_config=None,
+                                            access_log=False))
+        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        while not srv.started and thread.is_alive():
+            time.sleep(0.01)
+        servers.append((srv, thread))
+        return int(sock.getsockname()[1])
+
+    yield start
+    for srv, thread in servers:
+        srv.should_exit = True
+        thread.join(10)
+
+
+def post(port: int, form: list[tuple[str, str]]) -> httpx.Response:
+    with httpx.Client(timeout=TWILIO_TIMEOUT_SECONDS) as http:
+        return http.post(f"http://127.0.0.1:{port}/twilio/sms", content=urlencode(form),
+                         headers={"content-type": "application/x-www-form-urlencoded",
+                                  "x-twilio-signature": signature(URL, form)})
+
+
+def spool_files() -> list[Any]:
+    from gateway.settings import get_settings
+
+    return list(get_settings().spool_dir.glob("*.spool"))
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_locked_items_table_spools_within_the_deadline_instead_of_hanging(
+        serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A migration or an operator's LOCK TABLE blocks every insert into items. Without a
+    # deadline the webhook waits for as long as the lock is held; past Twilio's timeout the
+    # message is gone (Twilio does not retry an SMS webhook). It must be spooled instead.
+    monkeypatch.setenv("AMIP_DB_STATEMENT_TIMEOUT_SECONDS", "1")
+    port = serve()
+    from gateway.db import get_engine
+    from gateway.settings import get_settings
+
+    assert post(port, sms_form("before the lock")).status_code == 200
+    holder = get_engine().connect()
+    held = holder.begin()
+    holder.execute(text("LOCK TABLE items IN EXCLUSIVE MODE"))
+    try:
+        started = time.monotonic()
+        r = post(port, sms_form("while the table is locked"))
+        waited = time.monotonic() - started
+    finally:
+        held.rollback()
+        holder.close()
+    assert r.status_code == 200
+    assert waited < 3, f"answered after {waited:.1f} s"
+    assert len(spool_files()) == 1
+    # The lock gone, the statement's connection is usable again and the spool replays.
+    assert post(port, sms_form("after the lock")).status_code == 200
+    from gateway import maintenance
+
+    assert maintenance.run_once(get_settings())[0] == 1
+    assert sorted(i["text"] for i in support.items()) == [
+        "after the lock", "before the lock", "while the table is locked"]
+
