@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from gateway.contacts.models import Contact
 from tests import support
 from tests.support import PUBLIC_BASE, signature, sms_form
 
@@ -105,3 +106,24 @@ def test_a_locked_items_table_spools_within_the_deadline_instead_of_hanging(
     assert sorted(i["text"] for i in support.items()) == [
         "after the lock", "before the lock", "while the table is locked"]
 
+
+@pytest.mark.xfail(strict=True, reason="a pseudonym taken by another number leaves the "
+                   "contact insert with no row: NotStored, a 500, the message is lost")
+def test_a_new_number_whose_pseudonym_is_taken_is_still_stored(
+        base_env: dict[str, str]) -> None:
+    # Pseudonyms are 50 bits of an HMAC: two numbers sharing one is rare but certain to
+    # happen eventually. That participant's messages must still be stored (not a 500).
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.contacts.crypto import get_vault, to_e164
+    from gateway.db import unit_of_work
+
+    vault = get_vault()
+    with unit_of_work() as session:  # another number that happens to own the pseudonym
+        session.add(Contact(phone_hash="0" * 64, phone_encrypted=vault.encrypt("+93799999999"),
+                            pseudonym=vault.pseudonym(to_e164("+93701234567")), area_code=None))
+    with TestClient(create_app(background=False), raise_server_exceptions=False) as http:
+        r = support.SignedClient(http).post("/twilio/sms", sms_form("my first message"))
+    assert r.status_code == 200
+    assert [i["text"] for i in support.items()] == ["my first message"]
