@@ -127,3 +127,39 @@ def test_a_new_number_whose_pseudonym_is_taken_is_still_stored(
         r = support.SignedClient(http).post("/twilio/sms", sms_form("my first message"))
     assert r.status_code == 200
     assert [i["text"] for i in support.items()] == ["my first message"]
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_keyword_waiting_for_the_database_does_not_stall_other_messages(serve: Any) -> None:
+    # The webhook is async: a keyword's reply-language look-up (an ORM session) must not run
+    # on the event loop. With the ORM pool busy (console and report requests hold every
+    # connection), one participant's JOIN would freeze every other webhook of the process
+    # until a connection frees up, past Twilio's timeout.
+    port = serve()
+    from gateway.db import get_engine
+
+    engine = get_engine()
+    busy = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
+    held = [engine.connect() for _ in range(busy)]
+    answers: dict[str, float] = {}
+
+    def timed_post(name: str, body: str) -> None:
+        started = time.monotonic()
+        if post(port, sms_form(body, sender="+93701230000")).status_code == 200:
+            answers[name] = time.monotonic() - started
+
+    keyword = threading.Thread(target=timed_post, args=("keyword", "JOIN"))
+    plain = threading.Thread(target=timed_post, args=("plain", "a plain message meanwhile"))
+    try:
+        keyword.start()
+        time.sleep(0.3)  # the keyword is waiting for an ORM connection now
+        plain.start()
+        plain.join(4)
+    finally:
+        for conn in held:
+            conn.close()
+    keyword.join(TWILIO_TIMEOUT_SECONDS)
+    plain.join(TWILIO_TIMEOUT_SECONDS)
+    assert answers.get("plain", 99) < 2, f"a plain message was answered after {answers}"
+    assert "keyword" in answers
+    assert sorted(i["text"] for i in support.items()) == ["JOIN", "a plain message meanwhile"]

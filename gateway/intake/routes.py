@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway.contacts.crypto import get_vault
 from gateway.intake import service
 from gateway.metrics import WEBHOOKS
-from gateway.outbound.subscriptions import keyword_reply
+from gateway.outbound.subscriptions import keyword_reply, parse
 from gateway.webhooks import ChannelDep, SettingsDep, VerifiedForm
 
 router = APIRouter()
@@ -27,8 +28,11 @@ async def inbound_sms(request: Request, form: VerifiedForm, channel: ChannelDep,
     # Carried by the one request log line (gateway/app.py) rather than a second line.
     request.state.log_fields = {"item_id": acceptance.item_id, "result": result}
     reply = MessagingResponse()
-    ack = keyword_reply(msg, settings, spooled=acceptance.spooled) or service.acknowledgement(
-        msg, settings)
+    # A keyword's reply language is an ORM look-up: in the thread pool, never on the event
+    # loop, where a wait for the database would stall every other webhook of the process.
+    keyword = await run_in_threadpool(keyword_reply, msg, settings,
+                                      spooled=acceptance.spooled) if parse(msg.body) else None
+    ack = keyword or service.acknowledgement(msg, settings)
     if ack:
         reply.message(ack)
     return Response(content=str(reply), media_type=TWIML)
