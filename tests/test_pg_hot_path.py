@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.contacts.models import Contact
 from tests import support
+from tests.outage import TcpProxy
 from tests.support import PUBLIC_BASE, signature, sms_form
 
 URL = PUBLIC_BASE + "/twilio/sms"
@@ -106,6 +107,44 @@ def test_a_locked_items_table_spools_within_the_deadline_instead_of_hanging(
     assert sorted(i["text"] for i in support.items()) == [
         "after the lock", "before the lock", "while the table is locked"]
 
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_server_that_stops_answering_spools_within_the_deadline(
+        serve: Any, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hung server or a network blackhole: connections stay open, nothing comes back.
+    # Cancelling the query needs the server too, so psycopg's cancel would wait 10 s more;
+    # the answer must still come well before Twilio's timeout, with the message spooled.
+    url = make_url(base_env["AMIP_DATABASE_URL"])
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy.start()
+    monkeypatch.setenv("AMIP_DATABASE_URL",
+                       url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+    monkeypatch.setenv("AMIP_DB_STATEMENT_TIMEOUT_SECONDS", "1")
+    try:
+        port = serve()
+        assert post(port, sms_form("before the freeze")).status_code == 200
+        proxy.freeze()
+        started = time.monotonic()
+        r = post(port, sms_form("while the server is silent"))
+        waited = time.monotonic() - started
+        proxy.thaw()
+        assert r.status_code == 200
+        assert waited < 4, f"answered after {waited:.1f} s"
+        assert len(spool_files()) == 1
+        assert post(port, sms_form("after the thaw")).status_code == 200
+        assert len(spool_files()) == 1
+    finally:
+        proxy.thaw()
+        proxy.stop()
+        monkeypatch.undo()
+        support.reset_caches()
+    from gateway import maintenance
+    from gateway.settings import get_settings
+
+    assert maintenance.run_once(get_settings())[0] == 1
+    assert sorted(i["text"] for i in support.items()) == [
+        "after the thaw", "before the freeze", "while the server is silent"]
 
 @pytest.mark.xfail(strict=True, reason="a pseudonym taken by another number leaves the "
                    "contact insert with no row: NotStored, a 500, the message is lost")

@@ -152,16 +152,8 @@ class SmsWriter:
         for attempt in (1, 2):
             try:
                 async with self._connections.connection() as conn:
-                    # Past the deadline psycopg cancels the query on the server (the
-                    # connection stays usable) and the message goes to the spool: Twilio
-                    # gives up after 15 s and does not retry an SMS webhook.
-                    async with asyncio.timeout(self._deadline):
-                        cursor = await conn.execute(STORE_SMS, params)
-                        return await cursor.fetchone()
-            except TimeoutError:
-                raise StatementTimeout(
-                    f"statement still running after {self._deadline} s") from None
-            except PoolBusy:
+                    return await _run_statement(conn, params, self._deadline)
+            except (PoolBusy, StatementTimeout):
                 raise
             except psycopg.OperationalError:
                 if attempt == 2:
@@ -171,6 +163,39 @@ class SmsWriter:
                 # is really down, that one fails at once and the caller spools the message.
                 await self._connections.drop_idle()
         raise AssertionError("unreachable")
+
+
+# How long a cancelled statement may take to come back before its connection is closed.
+CANCEL_GRACE_SECONDS = 1.0
+
+
+async def _run_statement(conn: psycopg.AsyncConnection[Any], params: dict[str, Any],
+                         deadline: float) -> Any:
+    """STORE_SMS, answered within ``deadline`` (+ the grace) whatever the server does.
+
+    Twilio gives up after 15 s and does not retry an SMS webhook, so a statement that waits
+    (a lock held by a migration) is cancelled at the deadline and the caller spools the
+    message; psycopg asks the server to cancel and the connection stays usable. A server
+    that answers nothing at all would hold that cancel for 10 s more (psycopg's own waits):
+    after the grace its connection is closed under it instead.
+    """
+    async def run() -> Any:
+        async with asyncio.timeout(deadline):
+            cursor = await conn.execute(STORE_SMS, params)
+            return await cursor.fetchone()
+
+    task = asyncio.ensure_future(run())
+    try:
+        await asyncio.wait({task}, timeout=deadline + CANCEL_GRACE_SECONDS)
+    finally:
+        if not task.done():  # a silent server, or this request is being cancelled
+            conn.pgconn.finish()
+            task.cancel()
+            await asyncio.wait({task})
+    try:
+        return task.result()
+    except (TimeoutError, asyncio.CancelledError):
+        raise StatementTimeout(f"statement still running after {deadline} s") from None
 
 
 class AsyncConnections:
