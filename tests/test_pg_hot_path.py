@@ -146,6 +146,39 @@ def test_a_server_that_stops_answering_spools_within_the_deadline(
     assert sorted(i["text"] for i in support.items()) == [
         "after the thaw", "before the freeze", "while the server is silent"]
 
+
+@pytest.mark.usefixtures("postgres")
+def test_a_read_only_server_spools_instead_of_answering_500(serve: Any) -> None:
+    # After a failover the address can reach a server that is (still) a standby, or an
+    # operator sets the database read-only for maintenance: every insert fails with
+    # "cannot execute INSERT in a read-only transaction". That is the database being
+    # unavailable for writes, not a bug in the message: spool it and answer 200.
+    from sqlalchemy import create_engine
+
+    from gateway.settings import get_settings
+
+    target = make_url(get_settings().resolved_database_url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def read_only(on: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{target.database}" '
+                              f"SET default_transaction_read_only = {'on' if on else 'off'}"))
+
+    read_only(True)
+    try:
+        port = serve()
+        r = post(port, sms_form("during the failover"))
+    finally:
+        read_only(False)
+        admin.dispose()
+    assert r.status_code == 200
+    assert len(spool_files()) == 1
+    from gateway import maintenance
+
+    assert maintenance.run_once(get_settings())[0] == 1
+    assert [i["text"] for i in support.items()] == ["during the failover"]
+
 @pytest.mark.xfail(strict=True, reason="a pseudonym taken by another number leaves the "
                    "contact insert with no row: NotStored, a 500, the message is lost")
 def test_a_new_number_whose_pseudonym_is_taken_is_still_stored(

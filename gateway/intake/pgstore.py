@@ -116,8 +116,10 @@ def _execute(params: dict[str, Any]) -> Any:
 
 
 # What "the database is not reachable now" looks like below SQLAlchemy (PoolTimeout is an
-# OperationalError): the caller spools the message.
-UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError)
+# OperationalError): the caller spools the message. A read-only server (a standby reached
+# during a failover, a primary set read-only for maintenance) cannot take writes either.
+UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError,
+               psycopg.errors.ReadOnlySqlTransaction)
 
 
 class SmsWriter:
@@ -155,12 +157,13 @@ class SmsWriter:
                     return await _run_statement(conn, params, self._deadline)
             except (PoolBusy, StatementTimeout):
                 raise
-            except psycopg.OperationalError:
+            except (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction):
                 if attempt == 2:
                     raise
                 # A dead connection (the server restarted) means the idle ones are dead
-                # too: drop them all, then one more try on a new connection. If the server
-                # is really down, that one fails at once and the caller spools the message.
+                # too (or, read-only, still on a demoted server): drop them all, then one
+                # more try on a new connection. If the server is really down (or still
+                # read-only), that one fails at once and the caller spools the message.
                 await self._connections.drop_idle()
         raise AssertionError("unreachable")
 
