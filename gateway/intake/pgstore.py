@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,7 +182,7 @@ async def _run_statement(conn: psycopg.AsyncConnection[Any], params: dict[str, A
     (a lock held by a migration) is cancelled at the deadline and the caller spools the
     message; psycopg asks the server to cancel and the connection stays usable. A server
     that answers nothing at all would hold that cancel for 10 s more (psycopg's own waits):
-    after the grace its connection is closed under it instead.
+    after the grace its connection is cut under it instead.
     """
     async def run() -> Any:
         async with asyncio.timeout(deadline):
@@ -188,17 +190,31 @@ async def _run_statement(conn: psycopg.AsyncConnection[Any], params: dict[str, A
             return await cursor.fetchone()
 
     task = asyncio.ensure_future(run())
+    # Marked retrieved: if this request is cancelled first, nobody reads the outcome.
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
     try:
         await asyncio.wait({task}, timeout=deadline + CANCEL_GRACE_SECONDS)
     finally:
         if not task.done():  # a silent server, or this request is being cancelled
-            conn.pgconn.finish()
+            _sever(conn)
             task.cancel()
             await asyncio.wait({task})
     try:
         return task.result()
     except (TimeoutError, asyncio.CancelledError):
         raise StatementTimeout(f"statement still running after {deadline} s") from None
+
+
+def _sever(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Shut the connection's socket down without closing its descriptor.
+
+    psycopg still has the descriptor registered with the event loop; closing it here would
+    free the number for the next socket (another request's connect) and psycopg's clean-up
+    would then unregister that one. The pool closes the connection properly afterwards.
+    """
+    with contextlib.suppress(OSError, psycopg.Error), \
+            socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class AsyncConnections:
