@@ -170,7 +170,7 @@ class SmsWriter:
         raise AssertionError("unreachable")
 
 
-# How long a cancelled statement may take to come back before its connection is closed.
+# How long a cancelled statement may take to come back before its connection is cut.
 CANCEL_GRACE_SECONDS = 1.0
 
 
