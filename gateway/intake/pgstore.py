@@ -64,6 +64,7 @@ WITH known AS (
 SELECT id, true FROM stored
 UNION ALL
 SELECT id, false FROM items WHERE provider = %(provider)s AND external_id = %(external_id)s
+LIMIT 1
 """
 
 # A concurrent first message from the same number, or the same MessageSid posted twice at
@@ -136,8 +137,9 @@ class SmsWriter:
     def __init__(self, database_url: str, settings: Settings) -> None:
         conninfo = make_url(database_url).set(drivername="postgresql").render_as_string(
             hide_password=False)
-        self._connections = AsyncConnections(conninfo, size=settings.db_pool_size,
-                                             wait_seconds=settings.db_pool_timeout_seconds)
+        self._connections = AsyncConnections(
+            conninfo, size=settings.db_pool_size, wait_seconds=settings.db_pool_timeout_seconds,
+            statement_timeout_ms=int(settings.db_statement_timeout_seconds * 1000))
         self._deadline = settings.db_statement_timeout_seconds
 
     async def close(self) -> None:
@@ -178,31 +180,26 @@ async def _run_statement(conn: psycopg.AsyncConnection[Any], params: dict[str, A
                          deadline: float) -> Any:
     """STORE_SMS, answered within ``deadline`` (+ the grace) whatever the server does.
 
-    Twilio gives up after 15 s and does not retry an SMS webhook, so a statement that waits
-    (a lock held by a migration) is cancelled at the deadline and the caller spools the
-    message; psycopg asks the server to cancel and the connection stays usable. A server
-    that answers nothing at all would hold that cancel for 10 s more (psycopg's own waits):
-    after the grace its connection is cut under it instead.
+    Twilio gives up after 15 s and does not retry an SMS webhook. A statement that waits (a
+    lock held by a migration) is cancelled by PostgreSQL itself at the connection's
+    ``statement_timeout`` (= the deadline) and the caller spools the message; the connection
+    stays usable. A server that answers nothing at all cannot cancel anything (psycopg's own
+    cancel would wait 10 s more): a timer cuts the connection under it after the grace.
+    A timer handle, not a task per statement: this runs for every webhook.
     """
-    async def run() -> Any:
-        async with asyncio.timeout(deadline):
-            cursor = await conn.execute(STORE_SMS, params)
-            return await cursor.fetchone()
-
-    task = asyncio.ensure_future(run())
-    # Marked retrieved: if this request is cancelled first, nobody reads the outcome.
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    loop = asyncio.get_running_loop()
+    cut = loop.call_later(deadline + CANCEL_GRACE_SECONDS, _sever, conn)
     try:
-        await asyncio.wait({task}, timeout=deadline + CANCEL_GRACE_SECONDS)
+        cursor = await conn.execute(STORE_SMS, params)
+        return await cursor.fetchone()
+    except psycopg.errors.QueryCanceled:
+        raise StatementTimeout(f"statement cancelled after {deadline} s") from None
+    except psycopg.OperationalError:
+        if cut.cancelled() or loop.time() < cut.when():
+            raise  # a connection that died by itself: the caller retries once
+        raise StatementTimeout(f"no answer within {deadline} s; connection cut") from None
     finally:
-        if not task.done():  # a silent server, or this request is being cancelled
-            _sever(conn)
-            task.cancel()
-            await asyncio.wait({task})
-    try:
-        return task.result()
-    except (TimeoutError, asyncio.CancelledError):
-        raise StatementTimeout(f"statement still running after {deadline} s") from None
+        cut.cancel()
 
 
 def _sever(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -226,21 +223,26 @@ class AsyncConnections:
     costs one refused connect (then the spool) and recovery is immediate.
     """
 
-    def __init__(self, conninfo: str, *, size: int, wait_seconds: float) -> None:
+    def __init__(self, conninfo: str, *, size: int, wait_seconds: float,
+                 statement_timeout_ms: int) -> None:
         self._conninfo = conninfo
+        self._options = f"-c statement_timeout={statement_timeout_ms}"
         self._wait = wait_seconds
         self._slots = asyncio.Semaphore(size)
         self._idle: list[psycopg.AsyncConnection[Any]] = []
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self._wait)
-        except TimeoutError:
-            raise PoolBusy(f"no database connection free within {self._wait} s") from None
+        if self._slots.locked():  # every connection busy: wait, but not for ever
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self._wait)
+            except TimeoutError:
+                raise PoolBusy(f"no database connection free within {self._wait} s") from None
+        else:  # the common case, without wait_for's task
+            await self._slots.acquire()
         try:
             conn = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True, connect_timeout=3)
+                self._conninfo, autocommit=True, connect_timeout=3, options=self._options)
             try:
                 yield conn
             finally:
