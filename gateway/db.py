@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,23 +52,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
 def get_engine(url: str | None = None) -> Engine:
     """This process's engine. ``hide_parameters``: SQL errors must never carry a message
     text or a number into logs or tracebacks."""
-    url = url or get_settings().resolved_database_url
-    key = (os.getpid(), url)
-    engine = _engines.get(key)
-    if engine is None:
-        if url.startswith("sqlite"):
-            path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:":
-                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            engine = create_engine(url, hide_parameters=True)
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True,
-                connect_args={"connect_timeout": 3},
-            )
-        _engines[key] = engine
-    return engine
+    return _per_process(_engines, url, _build_engine)
+
+
+def _build_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        engine = create_engine(url, hide_parameters=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         hide_parameters=True, connect_args={"connect_timeout": 3})
 
 
 # The webhook's single-statement writes (PostgreSQL): autocommit, so the statement is its
@@ -79,16 +75,23 @@ _autocommit_engines: dict[tuple[int, str], Engine] = {}
 
 
 def get_autocommit_engine(url: str | None = None) -> Engine:
+    return _per_process(_autocommit_engines, url, _build_autocommit_engine)
+
+
+def _build_autocommit_engine(url: str) -> Engine:
+    settings = get_settings()
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=settings.db_pool_size,
+                         max_overflow=0, pool_timeout=settings.db_pool_timeout_seconds,
+                         hide_parameters=True, connect_args={"connect_timeout": 3})
+
+
+def _per_process(cache: dict[tuple[int, str], Engine], url: str | None,
+                 build: Callable[[str], Engine]) -> Engine:
     url = url or get_settings().resolved_database_url
     key = (os.getpid(), url)
-    engine = _autocommit_engines.get(key)
+    engine = cache.get(key)
     if engine is None:
-        settings = get_settings()
-        engine = _autocommit_engines[key] = create_engine(
-            url, isolation_level="AUTOCOMMIT", pool_size=settings.db_pool_size,
-            max_overflow=0, pool_timeout=settings.db_pool_timeout_seconds,
-            hide_parameters=True, connect_args={"connect_timeout": 3},
-        )
+        engine = cache[key] = build(url)
     return engine
 
 

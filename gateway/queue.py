@@ -59,8 +59,8 @@ def get_redis() -> redis.Redis:
     return _connection(redis_url())
 
 
-def get_queue(name: str) -> Queue:
-    return Queue(name, connection=get_redis(), serializer=JSONSerializer)
+def get_queue(name: str, connection: redis.Redis | None = None) -> Queue:
+    return Queue(name, connection=connection or get_redis(), serializer=JSONSerializer)
 
 
 @dataclass(frozen=True)
@@ -157,8 +157,7 @@ def _send_batch(batch: list[tuple[str, PendingJob]]) -> None:
         try:
             with connection.pipeline() as pipe:
                 for job in jobs:
-                    _enqueue(Queue(job.queue, connection=connection, serializer=JSONSerializer),
-                             job, pipe)
+                    _enqueue(get_queue(job.queue, connection), job, pipe)
                 pipe.execute()
         except redis.RedisError as exc:
             log.warning("enqueue failed; the sweeper will retry", extra={

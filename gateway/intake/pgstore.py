@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -37,7 +36,6 @@ from gateway.db import get_autocommit_engine
 from gateway.intake.states import ItemStatus
 from gateway.settings import Settings
 
-log = logging.getLogger(__name__)
 IDLE = TransactionStatus.IDLE
 
 STORE_SMS = """

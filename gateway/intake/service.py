@@ -27,7 +27,7 @@ from gateway.intake import pgstore, spool
 from gateway.intake.models import Item
 from gateway.intake.states import ItemStatus
 from gateway.language.identify import Detection, identify
-from gateway.language.normalize import clean, normalized_copy
+from gateway.language.normalize import normalized_copy
 from gateway.outbound.subscriptions import handle_keyword_item
 from gateway.queue import (
     INTAKE,
@@ -54,6 +54,10 @@ class Acceptance:
 
 def intake_job_id(item_id: int) -> str:
     return f"intake-{item_id}"
+
+
+def intake_job(item_id: int) -> PendingJob:
+    return PendingJob(INTAKE, PROCESS_JOB, (item_id,), intake_job_id(item_id))
 
 
 def store_sms(session: Session, *, msg: InboundMessage, vault: Vault, region: str,
@@ -84,8 +88,7 @@ def commit_sms(msg: InboundMessage, *, vault: Vault, region: str,
     if dialect_name() == "postgresql":
         stored = pgstore.store_sms(msg, vault=vault, region=region, received_at=received_at)
         if stored.created:
-            send_job(PendingJob(INTAKE, PROCESS_JOB, (stored.item_id,),
-                                intake_job_id(stored.item_id)))
+            send_job(intake_job(stored.item_id))
         return stored.item_id, stored.created
     with unit_of_work() as session:
         return store_sms(session, msg=msg, vault=vault, region=region, received_at=received_at)
@@ -98,10 +101,15 @@ def accept_sms(msg: InboundMessage, *, settings: Settings, vault: Vault) -> Acce
         item_id, created = commit_sms(msg, vault=vault, region=settings.default_region,
                                       received_at=received_at)
     except DB_UNAVAILABLE as exc:
-        spool.write(settings.spool_dir, vault, msg, received_at)
-        log.warning("database unavailable; message spooled", extra={"error": type(exc).__name__})
-        return Acceptance(item_id=None, duplicate=False, spooled=True)
+        return _spool(msg, settings=settings, vault=vault, received_at=received_at, why=exc)
     return Acceptance(item_id=item_id, duplicate=not created, spooled=False)
+
+
+def _spool(msg: InboundMessage, *, settings: Settings, vault: Vault, received_at: datetime,
+           why: Exception) -> Acceptance:
+    spool.write(settings.spool_dir, vault, msg, received_at)
+    log.warning("database unavailable; message spooled", extra={"error": type(why).__name__})
+    return Acceptance(item_id=None, duplicate=False, spooled=True)
 
 
 async def accept_sms_async(msg: InboundMessage, *, settings: Settings, vault: Vault,
@@ -115,13 +123,11 @@ async def accept_sms_async(msg: InboundMessage, *, settings: Settings, vault: Va
     try:
         stored = await writer.store(msg, vault=vault, region=settings.default_region,
                                     received_at=received_at)
-    except pgstore.UNAVAILABLE as exc:
-        await run_in_threadpool(spool.write, settings.spool_dir, vault, msg, received_at)
-        log.warning("database unavailable; message spooled", extra={"error": type(exc).__name__})
-        return Acceptance(item_id=None, duplicate=False, spooled=True)
+    except pgstore.UNAVAILABLE as exc:  # the spool's fsync: off the event loop
+        return await run_in_threadpool(_spool, msg, settings=settings, vault=vault,
+                                       received_at=received_at, why=exc)
     if stored.created:
-        background_sender.submit(PendingJob(INTAKE, PROCESS_JOB, (stored.item_id,),
-                                            intake_job_id(stored.item_id)))
+        background_sender.submit(intake_job(stored.item_id))
     return Acceptance(item_id=stored.item_id, duplicate=not stored.created, spooled=False)
 
 
@@ -129,7 +135,7 @@ def acknowledgement(msg: InboundMessage, settings: Settings) -> str | None:
     """The short reply in the sender's language, or None when replies are switched off."""
     if not settings.sms_ack:
         return None
-    detection = identify(clean(msg.body))
+    detection = identify(msg.body)  # identify() cleans the text itself
     tag = prompts.language_tag(detection.language, detection.script)
     return prompts.text("sms", "ack", tag, fallback=settings.default_language)
 
@@ -157,7 +163,7 @@ def process_item(session: Session, item_id: int, *, again: bool = False) -> str:
         return "keyword"
     contact = session.get(Contact, item.contact_id)
     assert contact is not None  # FK
-    detection = _keypad_language(item, identify(clean(item.raw_text)))
+    detection = _keypad_language(item, identify(item.raw_text))
     decision = route(ivr_province=item.meta.get("ivr_province"), text=item.raw_text,
                      last_province=contact.last_province, area_code=contact.area_code)
     # The status condition is the handled marker: of two racing workers, one updates.
@@ -204,5 +210,4 @@ def requeue_stuck(settings: Settings) -> int:
     """Enqueue the intake job again for every stuck item; returns how many were sent."""
     with unit_of_work() as session:
         ids = stuck_item_ids(session, older_than=timedelta(seconds=settings.stuck_after_seconds))
-    jobs = (PendingJob(INTAKE, PROCESS_JOB, (i,), intake_job_id(i)) for i in ids)
-    return sum(send_job(job, unless_pending=True) for job in jobs)
+    return sum(send_job(intake_job(i), unless_pending=True) for i in ids)
