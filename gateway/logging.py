@@ -18,10 +18,15 @@ import structlog
 _PHONE = re.compile(r"(?<![\w\-:.])\+?\d(?: ?\d){8,14}(?![\w\-:.])")
 
 
+def redact_numbers(text: str) -> str:
+    """``text`` with anything shaped like a phone number masked."""
+    return _PHONE.sub("[redacted-number]", text)
+
+
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     for key, value in list(event_dict.items()):
         if isinstance(value, str):
-            event_dict[key] = _PHONE.sub("[redacted-number]", value)
+            event_dict[key] = redact_numbers(value)
     return event_dict
 
 
