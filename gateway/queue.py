@@ -60,7 +60,14 @@ def get_redis() -> redis.Redis:
 
 
 def get_queue(name: str, connection: redis.Redis | None = None) -> Queue:
-    return Queue(name, connection=connection or get_redis(), serializer=JSONSerializer)
+    return _queue(name, connection or get_redis())
+
+
+@functools.lru_cache(maxsize=16)
+def _queue(name: str, connection: redis.Redis) -> Queue:
+    # A Queue is a name bound to a connection and a serializer: building one per job (the
+    # serializer resolved each time) was a tenth of what a webhook's enqueue cost.
+    return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,10 @@ def send_job(job: PendingJob, *, unless_pending: bool = False) -> bool:
     return True
 
 
-SENDER_LINGER_SECONDS = 0.01
+# Jobs sent together share one pipeline: at 150 webhooks/s per process a 50 ms wait makes
+# batches of about 8, which costs about half the CPU per job of sending them one by one
+# (BENCHMARKS.md); an intake job starting 50 ms later is nothing to a human queue.
+SENDER_LINGER_SECONDS = 0.05
 
 
 class BackgroundSender:
@@ -133,9 +143,7 @@ class BackgroundSender:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._pending))
-            # Let a few more arrive: one pipeline for several jobs costs less CPU than one
-            # each, and an intake job starting 10 ms later is nothing to a human queue.
-            time.sleep(SENDER_LINGER_SECONDS)
+            time.sleep(SENDER_LINGER_SECONDS)  # let a few more arrive: one pipeline for all
             with self._cond:
                 batch, self._pending, self._busy = self._pending, [], True
             try:
