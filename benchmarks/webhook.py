@@ -7,7 +7,8 @@ Run from the repository root (PostgreSQL and Redis on loopback, as in CI):
 What it does, bounded in time and in requests, on loopback only:
 
 1. Re-creates the database ``amip_bench`` and migrates it; flushes Redis db 14.
-2. Starts ``uvicorn benchmarks.ceiling_app:app --workers 2``: the product app, whose
+2. Starts ``uvicorn benchmarks.ceiling_app:app`` twice on one port (``Gateway``: one
+   SO_REUSEPORT socket per process, so connections spread evenly): the product app, whose
    ``POST /twilio/sms`` is the durable route (contact by keyed hash, Fernet-encrypted number,
    one autocommit statement that inserts contact and item ON CONFLICT DO NOTHING, the RQ
    job handed to the sender thread, TwiML acknowledgement in the sender's language), plus
@@ -139,14 +140,15 @@ def _ours_or_shared_postgres(pid: int, database: str) -> bool:
     return f" {database} " in f" {title} "
 
 
-def cpu_by_side(server_pid: int, database: str, redis_port: int) -> dict[str, float]:
-    """CPU seconds so far of the gateway tree, PostgreSQL and Redis, and the whole machine."""
+def cpu_by_side(server_pids: tuple[int, ...], database: str, redis_port: int
+                ) -> dict[str, float]:
+    """CPU seconds so far of the gateway processes, PostgreSQL and Redis, and the machine."""
     procs = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (st := _proc_stat(int(entry))):
             procs[int(entry)] = st
-    tree = {server_pid}
-    for _ in range(3):  # uvicorn supervisor → workers (→ anything they spawn)
+    tree = set(server_pids)
+    for _ in range(3):  # uvicorn processes (→ anything they spawn)
         tree |= {pid for pid, (_, ppid, _) in procs.items() if ppid in tree}
     sides = {"gateway": 0.0, "postgres": 0.0, "redis": 0.0}
     for pid, (comm, _, cpu) in procs.items():
@@ -172,10 +174,10 @@ class Phase:
     cores: dict[str, float]
 
 
-def run_generator(cmd: Sequence[str], opts: Options, server_pid: int,
+def run_generator(cmd: Sequence[str], opts: Options, server_pids: tuple[int, ...],
                   env: dict[str, str]) -> tuple[dict[str, Any], dict[str, float]]:
     """Run one load-generator process; returns its JSON result and cores used per side."""
-    sides = (server_pid, opts.database, make_url(opts.redis_url).port or 6379)
+    sides = (server_pids, opts.database, make_url(opts.redis_url).port or 6379)
     before = cpu_by_side(*sides)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -259,24 +261,46 @@ def server_env(db_url: str, redis_url: str, data_dir: Path, token: str) -> dict[
 
 
 class Gateway:
-    """uvicorn with the benchmark app, in its own process group (stopped by its pid)."""
+    """``workers`` uvicorn processes serving one port, each on its own SO_REUSEPORT socket.
+
+    Not ``uvicorn --workers N``: its workers share one listening socket, and whichever is
+    awake first accepts every connection waiting, so wrk's 32 connections, opened at once
+    and kept for the whole phase, often went mostly to one process, which then held the
+    gateway to about one core whatever the route cost (in one run of four rounds, two
+    ceiling phases at half speed). With a socket each, the kernel spreads connections over
+    the processes by address hash. Each process is one uvicorn worker as ``amip serve``
+    runs it, on a socket bound here and handed over (``benchmarks/uvicorn_fd.py``).
+    """
 
     def __init__(self, env: dict[str, str], port: int, workers: int, log: Path) -> None:
         self.log = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "benchmarks.ceiling_app:app", "--host",
-             "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=self.log, start_new_session=True)
+        self.procs: list[subprocess.Popen[bytes]] = []
+        for _ in range(workers):
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind(("127.0.0.1", port))
+                sock.listen(2048)
+                # This process must not keep the socket: the kernel would hash connections
+                # to it too, and nobody here accepts them.
+                self.procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "benchmarks.uvicorn_fd", str(sock.fileno())],
+                    cwd=ROOT, env=env, stdout=self.log, stderr=self.log, pass_fds=[sock.fileno()],
+                    start_new_session=True))
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(proc.pid for proc in self.procs)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
             try:
-                self.proc.wait(timeout=20)
+                proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         self.log.close()
 
 
@@ -325,7 +349,7 @@ class Bench:
     port: int
     token: str
     work: Path
-    server_pid: int
+    server_pids: tuple[int, ...]
     env: dict[str, str]
     maker: RequestMaker
     phases: list[Phase] = field(default_factory=list)
@@ -345,14 +369,14 @@ class Bench:
                               connections=self.opts.connections)
             env = self.env
             label = f"loadgen.py, closed loop, {self.opts.connections} conn"
-        result, cores = run_generator(cmd, self.opts, self.server_pid, env)
+        result, cores = run_generator(cmd, self.opts, self.server_pids, env)
         result.setdefault("rps", round(result["completed"] / result["elapsed_s"], 1))
         return self._add(Phase(name, path, label, result, cores))
 
     def open(self, name: str, path: str, rate: float) -> Phase:
         file = self.requests(path, int(rate * self.opts.duration) + 1, f"{name}.req")
         cmd = loadgen_cmd("open", self.port, file, self.opts.duration, rate=round(rate, 1))
-        result, cores = run_generator(cmd, self.opts, self.server_pid, self.env)
+        result, cores = run_generator(cmd, self.opts, self.server_pids, self.env)
         return self._add(Phase(name, path, f"loadgen.py, open loop, {rate:.0f} req/s",
                                result, cores))
 
@@ -400,12 +424,12 @@ def run(opts: Options) -> list[Phase]:
     gateway = Gateway(env, port, opts.workers, work / "gateway.log")
     try:
         wait_healthy(port)
-        bench = Bench(opts, port, token, work, gateway.proc.pid, env, RequestMaker(token, port))
+        bench = Bench(opts, port, token, work, gateway.pids, env, RequestMaker(token, port))
         print(f"gateway: {opts.workers} uvicorn workers on 127.0.0.1:{port}; "
               f"closed-loop generator: {opts.generator}; {opts.duration:.0f} s per phase",
               flush=True)
         warm = Options(**{**opts.__dict__, "duration": 3.0})
-        Bench(warm, port, token, work, gateway.proc.pid, env, bench.maker).closed(
+        Bench(warm, port, token, work, gateway.pids, env, bench.maker).closed(
             "warm-up", DURABLE_PATH, 10_000)
         # Ceiling and durable phases alternate, so that drift in the machine's speed (a
         # shared VM) falls on both routes alike; the verdict sums the rounds.
