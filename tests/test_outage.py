@@ -106,3 +106,32 @@ def test_connections_killed_by_a_database_restart_are_replaced_not_spooled(
     assert not list(get_settings().spool_dir.glob("*.spool"))
     assert sorted(i["text"] for i in support.items()) == ["after the restart",
                                                            "before the restart"]
+
+
+def test_a_restarted_gateway_replays_its_spool_at_once(
+        outage: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The gateway spooled messages during an outage and was then restarted (a deploy, a
+    # crash). Its maintenance pass must not wait a whole interval before moving them into
+    # the database: coordinators would see them that much later.
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.settings import get_settings
+
+    forms = [sms_form(f"spooled before the restart {i}") for i in range(3)]
+    with TestClient(create_app(background=False)) as http:
+        outage.stop()
+        for form in forms:
+            assert SignedClient(http).post("/twilio/sms", form).status_code == 200
+    assert len(list(get_settings().spool_dir.glob("*.spool"))) == 3
+    outage.start()
+    monkeypatch.setenv("AMIP_MAINTENANCE_INTERVAL_SECONDS", "3600")
+    support.reset_caches()
+    with TestClient(create_app(background=True)):
+        deadline = time.monotonic() + 10
+        while len(stored_sids()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert sorted(stored_sids()) == sorted(dict(f)["MessageSid"] for f in forms)
+    assert not list(get_settings().spool_dir.glob("*.spool"))
