@@ -49,9 +49,12 @@ class Vault:
     def lookup_hash(self, e164: str) -> str:
         return hmac.new(self._hash_key, b"lookup:" + e164.encode(), hashlib.sha256).hexdigest()
 
-    def pseudonym(self, e164: str) -> str:
-        """Stable, non-reversible name coordinators see, e.g. ``P-3KQ7M-X2DAB``."""
-        digest = hmac.new(self._hash_key, b"pseudonym:" + e164.encode(), hashlib.sha256).digest()
+    def pseudonym(self, e164: str, variant: int = 0) -> str:
+        """Non-reversible name coordinators see, e.g. ``P-3KQ7M-X2DAB``; stored with the
+        contact, so it stays the same. Pseudonyms are 50 bits: another number may already
+        hold this one, and then the next ``variant`` names this number instead."""
+        label = b"pseudonym:" + e164.encode() + (b"#%d" % variant if variant else b"")
+        digest = hmac.new(self._hash_key, label, hashlib.sha256).digest()
         code = base64.b32encode(digest[:7]).decode()[:10]
         return f"P-{code[:5]}-{code[5:]}"
 

@@ -25,15 +25,27 @@ def get_or_create_contact(session: Session, *, vault: Vault, raw_number: str,
     contact = session.execute(by_hash).scalar_one_or_none()
     if contact is not None:
         return contact
-    session.execute(insert_ignore(session, Contact).values(**new_contact_values(vault, e164)))
-    return session.execute(by_hash).scalar_one()
+    values = new_contact_values(vault, e164)
+    for variant in range(PSEUDONYM_VARIANTS):
+        # Nothing inserted and still no row: another number holds this pseudonym.
+        values["pseudonym"] = vault.pseudonym(e164, variant)
+        session.execute(insert_ignore(session, Contact).values(**values))
+        contact = session.execute(by_hash).scalar_one_or_none()
+        if contact is not None:
+            return contact
+    raise RuntimeError("no free pseudonym for a new contact")
 
 
-def new_contact_values(vault: Vault, e164: str) -> dict[str, Any]:
+# Pseudonyms tried for one new number: a second collision of 50-bit names is as good as
+# impossible; a third try makes the bound explicit.
+PSEUDONYM_VARIANTS = 3
+
+
+def new_contact_values(vault: Vault, e164: str, variant: int = 0) -> dict[str, Any]:
     """What a new contact row holds: hash, encrypted number, pseudonym, area code."""
     return {
         "phone_hash": vault.lookup_hash(e164),
         "phone_encrypted": vault.encrypt(e164),
-        "pseudonym": vault.pseudonym(e164),
+        "pseudonym": vault.pseudonym(e164, variant),
         "area_code": landline_area_code(e164),
     }

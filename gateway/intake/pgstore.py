@@ -65,8 +65,9 @@ SELECT id, false FROM items WHERE provider = %(provider)s AND external_id = %(ex
 LIMIT 1
 """
 
-# A concurrent first message from the same number, or the same MessageSid posted twice at
-# once, costs one more run; three runs without a row mean something else is wrong.
+# A concurrent first message from the same number, the same MessageSid posted twice at
+# once, or a new number whose pseudonym another number holds costs one more run; three
+# runs without a row mean something else is wrong.
 ATTEMPTS = 3
 
 
@@ -77,28 +78,39 @@ class Stored:
 
 
 class NotStored(RuntimeError):
-    """The statement kept returning no row (e.g. a pseudonym collision between two numbers)."""
+    """The statement kept returning no row (a bug, or three pseudonym collisions in a row)."""
 
 
 def store_sms(msg: InboundMessage, *, vault: Vault, region: str,
               received_at: datetime) -> Stored:
-    params = _params(msg, vault=vault, region=region, received_at=received_at)
-    for _ in range(ATTEMPTS):
-        row = _execute(params)
+    e164 = to_e164(msg.sender, region)
+    params = _params(msg, e164, vault=vault, received_at=received_at)
+    for attempt in range(ATTEMPTS):
+        row = _execute(_with_pseudonym(params, vault, e164, attempt))
         if row is not None:
             return Stored(item_id=row[0], created=bool(row[1]))
     raise NotStored("inbound SMS not stored after retries")
 
 
-def _params(msg: InboundMessage, *, vault: Vault, region: str,
+def _params(msg: InboundMessage, e164: str, *, vault: Vault,
             received_at: datetime) -> dict[str, Any]:
     meta = dict(msg.meta, num_media=str(msg.num_media))
     return {
-        **new_contact_values(vault, to_e164(msg.sender, region)),
+        **new_contact_values(vault, e164),
         "provider": msg.provider, "external_id": msg.external_id, "raw_text": msg.body,
         "num_segments": msg.num_segments, "meta": json.dumps(meta),
         "status": ItemStatus.RECEIVED.value, "received_at": received_at,
     }
+
+
+def _with_pseudonym(params: dict[str, Any], vault: Vault, e164: str,
+                    attempt: int) -> dict[str, Any]:
+    """The parameters for one run: a run after the first offers the contact (if it is still
+    new) the next pseudonym variant, in case another number holds this one. A run repeated
+    for a race finds the contact known, and the pseudonym is not used."""
+    if attempt == 0:
+        return params
+    return {**params, "pseudonym": vault.pseudonym(e164, attempt)}
 
 
 def _execute(params: dict[str, Any]) -> Any:
@@ -145,9 +157,10 @@ class SmsWriter:
 
     async def store(self, msg: InboundMessage, *, vault: Vault, region: str,
                     received_at: datetime) -> Stored:
-        params = _params(msg, vault=vault, region=region, received_at=received_at)
-        for _ in range(ATTEMPTS):
-            row = await self._execute(params)
+        e164 = to_e164(msg.sender, region)
+        params = _params(msg, e164, vault=vault, received_at=received_at)
+        for attempt in range(ATTEMPTS):
+            row = await self._execute(_with_pseudonym(params, vault, e164, attempt))
             if row is not None:
                 return Stored(item_id=row[0], created=bool(row[1]))
         raise NotStored("inbound SMS not stored after retries")
