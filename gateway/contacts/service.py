@@ -27,8 +27,8 @@ def get_or_create_contact(session: Session, *, vault: Vault, raw_number: str,
         return contact
     values = new_contact_values(vault, e164)
     for variant in range(PSEUDONYM_VARIANTS):
-        # Nothing inserted and still no row: another number holds this pseudonym.
-        values["pseudonym"] = vault.pseudonym(e164, variant)
+        if variant:  # nothing inserted and still no row: another number holds the pseudonym
+            values["pseudonym"] = vault.pseudonym(e164, variant)
         session.execute(insert_ignore(session, Contact).values(**values))
         contact = session.execute(by_hash).scalar_one_or_none()
         if contact is not None:
@@ -41,11 +41,11 @@ def get_or_create_contact(session: Session, *, vault: Vault, raw_number: str,
 PSEUDONYM_VARIANTS = 3
 
 
-def new_contact_values(vault: Vault, e164: str, variant: int = 0) -> dict[str, Any]:
+def new_contact_values(vault: Vault, e164: str) -> dict[str, Any]:
     """What a new contact row holds: hash, encrypted number, pseudonym, area code."""
     return {
         "phone_hash": vault.lookup_hash(e164),
         "phone_encrypted": vault.encrypt(e164),
-        "pseudonym": vault.pseudonym(e164, variant),
+        "pseudonym": vault.pseudonym(e164),
         "area_code": landline_area_code(e164),
     }
