@@ -80,9 +80,13 @@ def get_autocommit_engine(url: str | None = None) -> Engine:
 
 def _build_autocommit_engine(url: str) -> Engine:
     settings = get_settings()
+    # The same deadline as the webhook's statements: the spool replay (maintenance thread)
+    # gives up on a lock (a migration) and retries next pass instead of waiting it out.
+    timeout_ms = int(settings.db_statement_timeout_seconds * 1000)
     return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=settings.db_pool_size,
                          max_overflow=0, pool_timeout=settings.db_pool_timeout_seconds,
-                         hide_parameters=True, connect_args={"connect_timeout": 3})
+                         hide_parameters=True, connect_args={
+                             "connect_timeout": 3, "options": f"-c statement_timeout={timeout_ms}"})
 
 
 def _per_process(cache: dict[tuple[int, str], Engine], url: str | None,
