@@ -92,10 +92,7 @@ def send_job(job: PendingJob, *, unless_pending: bool = False) -> bool:
     try:
         if unless_pending and _is_pending(job.job_id):
             return False
-        # RQ sends an enqueue as two MULTI/EXEC round trips unless given a pipeline: one.
-        with get_redis().pipeline() as pipe:
-            _enqueue(get_queue(job.queue), job, pipe)
-            pipe.execute()
+        _send(get_redis(), [job])
     except redis.RedisError as exc:
         log.warning("enqueue failed; the sweeper will retry", extra={
             "job_id": job.job_id, "error": type(exc).__name__})
@@ -161,18 +158,22 @@ def _send_batch(batch: list[tuple[str, PendingJob]]) -> None:
     for url, job in batch:
         by_url.setdefault(url, []).append(job)
     for url, jobs in by_url.items():
-        connection = _connection(url)
         try:
-            with connection.pipeline() as pipe:
-                for job in jobs:
-                    _enqueue(get_queue(job.queue, connection), job, pipe)
-                pipe.execute()
+            _send(_connection(url), jobs)
         except redis.RedisError as exc:
             log.warning("enqueue failed; the sweeper will retry", extra={
                 "jobs": len(jobs), "error": type(exc).__name__})
 
 
 background_sender = BackgroundSender()
+
+
+def _send(connection: redis.Redis, jobs: list[PendingJob]) -> None:
+    # RQ sends an enqueue as two MULTI/EXEC round trips unless given a pipeline: one for all.
+    with connection.pipeline() as pipe:
+        for job in jobs:
+            _enqueue(get_queue(job.queue, connection), job, pipe)
+        pipe.execute()
 
 
 def _enqueue(queue: Queue, job: PendingJob, pipe: Any) -> None:

@@ -19,7 +19,7 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,10 +83,8 @@ class NotStored(RuntimeError):
 
 def store_sms(msg: InboundMessage, *, vault: Vault, region: str,
               received_at: datetime) -> Stored:
-    e164 = to_e164(msg.sender, region)
-    params = _params(msg, e164, vault=vault, received_at=received_at)
-    for attempt in range(ATTEMPTS):
-        row = _execute(_with_pseudonym(params, vault, e164, attempt))
+    for params in _runs(msg, vault=vault, region=region, received_at=received_at):
+        row = _execute(params)
         if row is not None:
             return Stored(item_id=row[0], created=bool(row[1]))
     raise NotStored("inbound SMS not stored after retries")
@@ -103,14 +101,16 @@ def _params(msg: InboundMessage, e164: str, *, vault: Vault,
     }
 
 
-def _with_pseudonym(params: dict[str, Any], vault: Vault, e164: str,
-                    attempt: int) -> dict[str, Any]:
-    """The parameters for one run: a run after the first offers the contact (if it is still
-    new) the next pseudonym variant, in case another number holds this one. A run repeated
-    for a race finds the contact known, and the pseudonym is not used."""
-    if attempt == 0:
-        return params
-    return {**params, "pseudonym": vault.pseudonym(e164, attempt)}
+def _runs(msg: InboundMessage, *, vault: Vault, region: str,
+          received_at: datetime) -> Iterator[dict[str, Any]]:
+    """The parameters of each run, at most ``ATTEMPTS``: a run after the first offers the
+    contact (if it is still new) the next pseudonym variant, in case another number holds
+    this one. A run repeated for a race finds the contact known; the pseudonym is unused."""
+    e164 = to_e164(msg.sender, region)
+    params = _params(msg, e164, vault=vault, received_at=received_at)
+    yield params
+    for variant in range(1, ATTEMPTS):
+        yield {**params, "pseudonym": vault.pseudonym(e164, variant)}
 
 
 def _execute(params: dict[str, Any]) -> Any:
@@ -157,10 +157,8 @@ class SmsWriter:
 
     async def store(self, msg: InboundMessage, *, vault: Vault, region: str,
                     received_at: datetime) -> Stored:
-        e164 = to_e164(msg.sender, region)
-        params = _params(msg, e164, vault=vault, received_at=received_at)
-        for attempt in range(ATTEMPTS):
-            row = await self._execute(_with_pseudonym(params, vault, e164, attempt))
+        for params in _runs(msg, vault=vault, region=region, received_at=received_at):
+            row = await self._execute(params)
             if row is not None:
                 return Stored(item_id=row[0], created=bool(row[1]))
         raise NotStored("inbound SMS not stored after retries")

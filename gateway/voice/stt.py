@@ -123,24 +123,26 @@ def _build_view(source: Path, view: Path, model_conf: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{view.name}.", dir=view.parent))
     try:
         for entry in source.iterdir():
-            if entry.name == "conf":
-                (tmp / "conf").mkdir()
-                for item in entry.iterdir():
-                    if item.name == "model.conf":
-                        (tmp / "conf" / item.name).write_text(model_conf, encoding="utf-8")
-                    elif item.is_dir():
-                        (tmp / "conf" / item.name).symlink_to(item.resolve())
-                    else:
-                        shutil.copy2(item, tmp / "conf" / item.name)
-            elif entry.is_dir():
-                (tmp / entry.name).symlink_to(entry.resolve())
-            else:
-                shutil.copy2(entry, tmp / entry.name)
+            if entry.name != "conf":
+                _link_or_copy(entry, tmp / entry.name)
+        (tmp / "conf").mkdir()
+        for item in (source / "conf").iterdir():
+            if item.name != "model.conf":
+                _link_or_copy(item, tmp / "conf" / item.name)
+        (tmp / "conf" / "model.conf").write_text(model_conf, encoding="utf-8")
         os.rename(tmp, view)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         if not view.is_dir():
             raise
+
+
+def _link_or_copy(entry: Path, dest: Path) -> None:
+    """A directory (the large graph and model files) is linked; a small file is copied."""
+    if entry.is_dir():
+        dest.symlink_to(entry.resolve())
+    else:
+        shutil.copy2(entry, dest)
 
 
 # One loaded model per model, decoder settings and process. A forked work-horse inherits
@@ -266,7 +268,6 @@ def recognize_speech(model: Any, pcm: bytes, settings: Settings) -> Recognition:
         result.words = [{**w, "start": round(compressed.to_original(w["start"]), 2),
                          "end": round(compressed.to_original(w["end"], end=True), 2)}
                         for w in result.words]
-    result.recognised_seconds = result.seconds
     result.seconds = len(pcm) / 2 / SAMPLE_RATE
     result.elapsed = time.perf_counter() - started
     return result
