@@ -196,28 +196,32 @@ async def _run_statement(conn: psycopg.AsyncConnection[Any], params: dict[str, A
     cancel would wait 10 s more): a timer cuts the connection under it after the grace.
     A timer handle, not a task per statement: this runs for every webhook.
     """
-    loop = asyncio.get_running_loop()
-    cut = loop.call_later(deadline + CANCEL_GRACE_SECONDS, _sever, conn)
+    severed: list[bool] = []
+    cut = asyncio.get_running_loop().call_later(deadline + CANCEL_GRACE_SECONDS, _sever,
+                                                conn, severed)
     try:
         cursor = await conn.execute(STORE_SMS, params)
         return await cursor.fetchone()
     except psycopg.errors.QueryCanceled:
         raise StatementTimeout(f"statement cancelled after {deadline} s") from None
     except psycopg.OperationalError:
-        if cut.cancelled() or loop.time() < cut.when():
+        # Whether the timer cut it, not the clock: uvloop's time is the millisecond cached
+        # when the loop woke up, and could still read a hair before the timer's deadline.
+        if not severed:
             raise  # a connection that died by itself: the caller retries once
         raise StatementTimeout(f"no answer within {deadline} s; connection cut") from None
     finally:
         cut.cancel()
 
 
-def _sever(conn: psycopg.AsyncConnection[Any]) -> None:
+def _sever(conn: psycopg.AsyncConnection[Any], severed: list[bool]) -> None:
     """Shut the connection's socket down without closing its descriptor.
 
     psycopg still has the descriptor registered with the event loop; closing it here would
     free the number for the next socket (another request's connect) and psycopg's clean-up
     would then unregister that one. The pool closes the connection properly afterwards.
     """
+    severed.append(True)
     with contextlib.suppress(OSError, psycopg.Error), \
             socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock:
         sock.shutdown(socket.SHUT_RDWR)
