@@ -5,12 +5,15 @@ from __future__ import annotations
 import gc
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import errors, health, maintenance
 from gateway.api.routes import router as api_router
@@ -67,22 +70,44 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     app.include_router(reports_api_router)
     app.include_router(voice_router)
 
-    @app.middleware("http")
-    async def request_context(request: Request,
-                              call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    app.add_middleware(RequestContext)
+    return app
+
+
+class RequestContext:
+    """Request id for the logs and the reply, and one log line per request.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs
+    each request in a task group and copies the response through memory streams, which
+    cost about a tenth of a durable webhook's CPU (BENCHMARKS.md, fourth session).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
+        status = 500  # unless a response starts: an exception becomes ServerErrorMiddleware's 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["x-request-id"] = request_id
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
-        # Path only, never the query string: nothing a participant sent ends up in logs.
-        log.info("request", method=request.method, path=request.url.path,
-                 status=response.status_code, request_id=request_id,
-                 ms=round((time.perf_counter() - started) * 1000, 1),
-                 **getattr(request.state, "log_fields", {}))
-        response.headers["x-request-id"] = request_id
-        return response
-
-    return app
+            # Path only, never the query string: nothing a participant sent ends up in logs.
+            # Routes add fields through request.state, which lives in scope["state"].
+            fields: dict[str, Any] = scope.get("state", {}).get("log_fields", {})
+            log.info("request", method=scope["method"], path=scope["path"], status=status,
+                     request_id=request_id,
+                     ms=round((time.perf_counter() - started) * 1000, 1), **fields)

@@ -22,12 +22,14 @@ from gateway.settings import Settings
 _MAX_FIELDS = 300
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Async although they never wait: FastAPI runs a plain `def` dependency in its thread pool,
+# and two such hand-offs per webhook cost more CPU than everything these functions do.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_channel_dep(request: Request) -> Channel:
+async def get_channel_dep(request: Request) -> Channel:
     channel: Channel = request.app.state.channel
     return channel
 

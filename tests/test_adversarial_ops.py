@@ -162,6 +162,39 @@ def test_no_number_or_text_in_any_log_line_of_a_request_and_a_failing_job(
         assert needle not in text
 
 
+def test_every_request_is_logged_once_under_the_request_id_its_reply_carries(
+        base_env: dict[str, str], json_logs: Callable[[], list[dict[str, Any]]]) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    app = create_app(background=False)
+
+    @app.get("/_test/crash")
+    async def crash() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app, raise_server_exceptions=False) as http:
+        client = support.SignedClient(http)
+        given = client.post("/twilio/sms", support.sms_form("salam"),
+                            headers={"x-request-id": "trace-from-the-proxy"})
+        fresh = client.post("/twilio/sms", support.sms_form("salam", sender="+93700000001"))
+        refused = client.post("/twilio/sms", support.sms_form("forged"), sign=False)
+        crashed = http.get("/_test/crash")
+    assert given.headers["x-request-id"] == "trace-from-the-proxy"
+    assert len(fresh.headers["x-request-id"]) == 32  # made up when the caller sent none
+    assert refused.status_code == 403 and refused.headers["x-request-id"]
+    assert crashed.status_code == 500
+    requests = [x for x in json_logs() if x["event"] == "request"]
+    assert [(x["path"], x["status"], x["request_id"]) for x in requests] == [
+        ("/twilio/sms", 200, "trace-from-the-proxy"),
+        ("/twilio/sms", 200, fresh.headers["x-request-id"]),
+        ("/twilio/sms", 403, refused.headers["x-request-id"]),
+        ("/_test/crash", 500, requests[-1]["request_id"]),
+    ]
+    assert requests[0]["result"] == "stored" and requests[0]["item_id"]
+
+
 # --- amip items ---------------------------------------------------------------------------
 
 TRICKY_TEXTS = [
