@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -112,9 +111,15 @@ def _filters(province: str | None, status: str | None,
     from gateway.intake.states import ItemStatus
 
     if province is not None:
-        province = province.upper()
-        if not re.fullmatch(r"AF\d\d", province):
-            raise typer.BadParameter("a province p-code such as AF32", param_hint="--province")
+        from gateway.geography.reference import provinces_by_pcode
+        from gateway.language.normalize import ascii_digits
+
+        # A Dari or Pashto keyboard types "AF۳۲": the same province as "AF32". A p-code
+        # outside AF01–AF34 ("AF99", "AF00") can never match and used to list nothing.
+        province = ascii_digits(province).upper()
+        if province not in provinces_by_pcode():
+            raise typer.BadParameter("a province p-code AF01 … AF34, such as AF32",
+                                     param_hint="--province")
     if status is not None:
         status = status.lower()
         if status not in {s.value for s in ItemStatus}:

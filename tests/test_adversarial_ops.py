@@ -250,6 +250,9 @@ def test_items_table_keeps_one_line_per_item_and_no_terminal_escapes(
 @pytest.mark.parametrize("args", [
     ["--status", "bogus"], ["--status", "queud"], ["--channel", "mms"],
     ["--province", "Kabul"], ["--province", "AF99x"], ["--limit", "0"], ["--limit", "-1"],
+    # p-code-shaped, but no province has it: an empty list would read "nothing waiting".
+    ["--province", "AF99"], ["--province", "AF00"], ["--province", "AF35"],
+    ["--province", "AF\uff10\uff11"],  # fullwidth digits
 ])
 def test_items_refuses_a_filter_that_can_never_match(base_env: dict[str, str],
                                                      args: list[str]) -> None:
@@ -267,6 +270,17 @@ def test_items_filters_are_case_insensitive(base_env: dict[str, str]) -> None:
                   "--channel", "SMS", "--limit", "1", env=cli_env())
     assert result.returncode == 0, result.stderr
     assert [r["text"] for r in json.loads(result.stdout)] == ["we need water in Kabul"]
+
+
+@pytest.mark.parametrize("pcode", ["AF\u06f0\u06f1", "af\u0660\u0661"])
+def test_items_takes_a_p_code_typed_with_persian_or_arabic_digits(base_env: dict[str, str],
+                                                                 pcode: str) -> None:
+    # A coordinator on a Dari or Pashto keyboard types "AF۰۱"; it used to list nothing.
+    store_texts(["we need water in Kabul"])
+    support.run_jobs()
+    result = amip("items", "--json", "--province", pcode, env=cli_env())
+    assert result.returncode == 0, result.stderr
+    assert [r["province"] for r in json.loads(result.stdout)] == ["AF01"]
 
 
 # --- more secrets an operator gets wrong ---------------------------------------------------
