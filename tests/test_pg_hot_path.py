@@ -245,3 +245,38 @@ def test_a_keyword_waiting_for_the_database_does_not_stall_other_messages(serve:
     assert answers.get("plain", 99) < 2, f"a plain message was answered after {answers}"
     assert "keyword" in answers
     assert sorted(i["text"] for i in support.items()) == ["JOIN", "a plain message meanwhile"]
+
+
+@pytest.mark.usefixtures("postgres")
+def test_spool_replay_waits_out_a_read_only_server_instead_of_failing_the_pass(
+        serve: Any) -> None:
+    # The webhook spools while the server is read-only (above); the maintenance pass that
+    # replays the spool then met the same "read-only transaction" error as a crash: a
+    # traceback every interval, the stuck-item sweep and the outbound sweep skipped with
+    # it, and `amip sweep` dying. It must wait, like for a server that is down.
+    from sqlalchemy import create_engine
+
+    from gateway import maintenance
+    from gateway.settings import get_settings
+
+    port = serve()
+    target = make_url(get_settings().resolved_database_url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def read_only(on: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{target.database}" '
+                              f"SET default_transaction_read_only = {'on' if on else 'off'}"))
+
+    read_only(True)
+    try:
+        assert post(port, sms_form("kept through the maintenance")).status_code == 200
+        support.reset_caches()  # the replay's connections are opened read-only too
+        assert maintenance.run_once(get_settings()) == (0, 0)
+        assert len(spool_files()) == 1
+    finally:
+        read_only(False)
+        admin.dispose()
+    support.reset_caches()
+    assert maintenance.run_once(get_settings())[0] == 1
+    assert [i["text"] for i in support.items()] == ["kept through the maintenance"]

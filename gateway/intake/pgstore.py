@@ -121,6 +121,11 @@ def _execute(params: dict[str, Any]) -> Any:
             with engine.connect() as conn:
                 return conn.exec_driver_sql(STORE_SMS, params).first()
         except sa_exc.DBAPIError as exc:
+            if isinstance(exc.orig, psycopg.errors.ReadOnlySqlTransaction):
+                # A standby or a primary set read-only: unavailable for writes, as on the
+                # webhook's path (UNAVAILABLE), not a fault of this message. Said as
+                # SQLAlchemy's "unavailable" error, without the statement's parameters.
+                raise sa_exc.OperationalError(None, None, exc.orig) from None
             # SQLAlchemy has invalidated the pool: the next checkout connects afresh. If the
             # server is really down, that one fails too and the caller spools the message.
             if not (exc.connection_invalidated and attempt == 1):
