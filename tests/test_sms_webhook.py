@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -163,6 +164,40 @@ def test_repeated_keys_are_signed(client: SignedClient) -> None:
     # Dropping one of the repeated values breaks the signature.
     sig = support.signature(PUBLIC_BASE + "/twilio/sms", form)
     assert _post_raw(client, "/twilio/sms", form[:-1], sig) == 403
+
+
+@pytest.fixture()
+def forwarded(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[SignedClient]:
+    """A gateway told to trust X-Forwarded-Proto/Host (AMIP_TRUST_FORWARDED_HEADERS)."""
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    monkeypatch.setenv("AMIP_TRUST_FORWARDED_HEADERS", "true")
+    support.reset_caches()
+    with TestClient(create_app(background=False), raise_server_exceptions=False) as http:
+        yield SignedClient(http)
+
+
+@pytest.mark.parametrize("host", ["amip.example.org", "amip.example.org:443"])
+def test_trusted_forwarded_headers_rebuild_the_signed_url(forwarded: SignedClient,
+                                                          host: str) -> None:
+    r = forwarded.post("/twilio/sms", sms_form("via the proxy"), headers={
+        "x-forwarded-proto": "https", "x-forwarded-host": host, "host": "127.0.0.1:8000"})
+    assert r.status_code == 200
+    assert [i["text"] for i in support.items()] == ["via the proxy"]
+
+
+@pytest.mark.parametrize("host", ["amip.example.org:abc", "amip.example.org:99999",
+                                  "amip.example.org:-1", "[::1", "[::1]:x"])
+def test_a_forwarded_host_no_url_can_have_is_403_not_500(forwarded: SignedClient,
+                                                          host: str) -> None:
+    # Anyone can send these headers; a port that is not a port used to crash the route.
+    for headers in ({"x-forwarded-proto": "https", "x-forwarded-host": host},
+                    {"x-forwarded-proto": "https", "host": host}):
+        r = forwarded.post("/twilio/sms", sms_form("odd host"), headers=headers)
+        assert r.status_code == 403, r.text
+    assert support.items() == []
 
 
 @pytest.mark.parametrize("tamper", ["url", "param", "added_param", "token", "missing"])

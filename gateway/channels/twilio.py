@@ -123,12 +123,19 @@ def _header_part(header: str, name: str) -> str:
 
 
 def _port_variants(url: str) -> list[str]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        # With forwarded headers trusted, the host comes from the request: "host:abc",
+        # "host:99999" or "[::1" name no URL Twilio signs. Only the URL itself is tried
+        # (and fails: 403), rather than a 500 for anyone who sends such a header.
+        return [url]
     default = {"https": 443, "http": 80}.get(parts.scheme)
     host = parts.hostname or ""
-    if parts.port is None:
+    if port is None:
         return [url, urlunsplit(parts._replace(netloc=f"{host}:{default}"))]
-    if parts.port == default:
+    if port == default:
         return [url, urlunsplit(parts._replace(netloc=host))]
     return [url]
 
