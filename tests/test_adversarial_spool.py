@@ -327,3 +327,55 @@ def test_redis_disappears_mid_stream_and_comes_back(redis_proxy: TcpProxy) -> No
     assert len(FailedJobRegistry(queue=get_queue("intake"))) == 0
     assert stored_texts() == sorted(bodies)
     assert {i["status"] for i in support.items()} == {"queued"}
+
+
+# --- a disk filling up --------------------------------------------------------------------
+
+def test_a_short_write_is_completed_not_left_truncated(base_env: dict[str, str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel may write part of a buffer and report success; the rest must follow.
+    from gateway.intake import spool
+
+    real_write = os.write
+    monkeypatch.setattr(spool.os, "write", lambda fd, data: real_write(fd, bytes(data[:64])))
+    spool_messages(["written 64 bytes at a time"])
+    monkeypatch.undo()
+    assert sweep()[0] == 1
+    assert stored_texts() == ["written 64 bytes at a time"]
+    assert not (spool_dir() / "unreadable").exists()
+
+
+FULL_DISK = """
+import resource, sys
+from datetime import UTC, datetime
+from starlette.datastructures import ImmutableMultiDict
+from gateway.channels.twilio import TwilioChannel
+from gateway.contacts.crypto import get_vault
+from gateway.intake import spool
+from gateway.settings import get_settings
+from tests.support import AUTH_TOKEN, sms_form
+
+msg = TwilioChannel(AUTH_TOKEN).parse_inbound_sms(ImmutableMultiDict(sms_form("x" * 1000)))
+vault, spool_dir = get_vault(), get_settings().spool_dir
+spool_dir.mkdir(parents=True, exist_ok=True)
+resource.setrlimit(resource.RLIMIT_FSIZE, (500, resource.RLIM_INFINITY))  # 500 bytes free
+try:
+    spool.write(spool_dir, vault, msg, datetime.now(UTC))
+except OSError:
+    sys.exit(3)
+"""
+
+
+def test_a_spool_write_that_does_not_fit_fails_and_leaves_nothing(
+        base_env: dict[str, str]) -> None:
+    # A full disk used to leave a truncated file reported as durable: the webhook answered
+    # 200 and the replay then quarantined the message as unreadable. Now the write fails
+    # (the webhook answers 5xx, nothing acknowledged) and leaves no fragment behind.
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", FULL_DISK], cwd=root, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert [p.name for p in spool_dir().iterdir()] == []

@@ -38,13 +38,27 @@ def write(spool_dir: Path, vault: Vault, msg: InboundMessage, received_at: datet
     final = spool_dir / f"{name}{SUFFIX}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, token)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            _write_all(fd, token)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        # Not durable, so never acknowledged: leave no fragment to be adopted later.
+        tmp.unlink(missing_ok=True)
+        raise
     os.rename(tmp, final)
     _fsync_dir(spool_dir)
     return final
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    # os.write may write only part (a disk about to fill up, a file size limit) and still
+    # succeed; the next call then raises. A partial token would be answered 200 and then
+    # quarantined as unreadable: the message lost.
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def pending(spool_dir: Path) -> list[Path]:
