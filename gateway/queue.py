@@ -8,6 +8,7 @@ is already durable and the sweeper enqueues it later (DESIGN invariant 2).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import logging
 import os
@@ -20,6 +21,7 @@ import redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -208,6 +210,38 @@ def _enqueue(queue: Queue, job: PendingJob, pipe: Any) -> None:
         job_timeout=get_settings().stt_job_timeout_seconds if job.queue == STT else None,
         failure_ttl=7 * 24 * 3600, pipeline=pipe,
     )
+
+
+def reap_abandoned(queues: tuple[str, ...], *, at: float | None = None) -> int:
+    """Delete the jobs whose worker died mid-job, so the sweeper sends them again; returns
+    how many it found.
+
+    A worker renews its running job's entry in RQ's started registry every 30 s, for 90 s
+    (rq.defaults.DEFAULT_JOB_MONITORING_INTERVAL + 60); an entry past its expiry belongs to
+    a worker that was killed (OOM killer, SIGKILL, power). RQ's workers look for these only
+    every ten minutes, and until then the job reads as "started" and the sweeper leaves it
+    alone: a killed worker held its item back for up to 13 minutes. RQ's own clean-up
+    (``StartedJobRegistry.cleanup``) is not used: it schedules a retry, which waits for the
+    scheduler, and the dead worker may have been the one running it. Only for jobs that are
+    quick and idempotent (intake): a deleted job still running somewhere does no harm.
+    ``at`` stands for the current time (tests pass a later one instead of waiting 90 s).
+    """
+    found = 0
+    now = at if at is not None else time.time()
+    try:
+        connection = get_redis()
+        for name in queues:
+            registry = StartedJobRegistry(name, connection=connection, serializer=JSONSerializer)
+            for job_id in registry.get_expired_job_ids(now):
+                with contextlib.suppress(NoSuchJobError):
+                    Job.fetch(job_id, connection=connection, serializer=JSONSerializer).delete()
+                found += 1
+            connection.zremrangebyscore(registry.key, 0, now)
+    except redis.RedisError as exc:  # Redis down: send_job reports it, the next pass retries
+        log.warning("could not look for jobs of dead workers", extra={"error": type(exc).__name__})
+    if found:
+        log.warning("jobs of dead workers deleted, to be sent again", extra={"count": found})
+    return found
 
 
 def _is_pending(job_id: str) -> bool:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import shutil
-from collections.abc import Sequence
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +24,7 @@ PUBLIC_BASE = "https://amip.example.org"
 SHORTCODE = "+93799000111"
 
 Pairs = Sequence[tuple[str, str]]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def reset_caches() -> None:
@@ -127,3 +133,42 @@ def items() -> list[dict[str, Any]]:
 
     with unit_of_work() as session:
         return list_items(session)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and its descendants (RQ's work-horse runs in its own session)."""
+    for child in children(pid):
+        kill_tree(child)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def worker_process(queues: str, *, log: Path | None = None,
+                   **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `amip worker` (forking, with RQ's scheduler, like production) in a session of
+    its own, on this test's database and Redis; killed with its work-horse at the end."""
+    from gateway.queue import redis_url
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "worker", "--queues", queues], cwd=ROOT,
+        env={**os.environ, "AMIP_REDIS_URL": redis_url(), **env}, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w") if log is not None else subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        kill_tree(proc.pid)
+        proc.wait(timeout=10)

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
-from gateway.queue import get_queue, get_redis, redis_url
+from gateway.queue import get_queue, get_redis
 from gateway.settings import get_settings
 from gateway.voice.models import Recording, Transcript
 from gateway.voice.service import requeue_stuck_recordings, stt_job_id
@@ -25,7 +20,6 @@ from tests import support
 from tests.voice import AUDIO, media_server, rows, simulate, voice_env
 
 KO = {"AMIP_IVR_LANGUAGES": "fa,ps,en,uz,tk,ko"}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
@@ -59,33 +53,9 @@ def _queue_transcription(client: support.SignedClient, copies: int) -> int:
     return rec.id
 
 
-@contextmanager
-def stt_worker(**env: str) -> Iterator[subprocess.Popen[bytes]]:
+def stt_worker(**env: str) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """A real `amip worker --queues stt` (forking, like production) in its own group."""
-    child_env = {**os.environ, "AMIP_REDIS_URL": redis_url(), **KO, **env}
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "worker", "--queues", "stt"],
-                            cwd=ROOT, env=child_env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield proc
-    finally:
-        _kill_tree(proc.pid)
-        proc.wait(timeout=10)
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except FileNotFoundError:
-        return []
-    return [int(x) for x in text.split()]
-
-
-def _kill_tree(pid: int) -> None:
-    for child in _children(pid):  # the work-horse runs in a process group of its own
-        _kill_tree(child)
-    with suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    return support.worker_process("stt", **KO, **env)
 
 
 def _job(recording_id: int) -> Job:
@@ -108,7 +78,7 @@ def test_a_worker_killed_mid_transcription_completes_exactly_once_later(
     with stt_worker() as worker:
         _wait_for(lambda: _job(recording_id).get_status() == JobStatus.STARTED)
         time.sleep(1.0)  # inside the recognizer now
-        _kill_tree(worker.pid)
+        support.kill_tree(worker.pid)
     assert rows(Transcript) == []
     assert _job(recording_id).get_status() == JobStatus.STARTED  # orphaned, as after a crash
     [item] = support.items()

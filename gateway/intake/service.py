@@ -34,6 +34,7 @@ from gateway.queue import (
     PendingJob,
     background_sender,
     enqueue_after_commit,
+    reap_abandoned,
     send_job,
 )
 from gateway.settings import Settings
@@ -206,8 +207,13 @@ def stuck_item_ids(session: Session, *, older_than: timedelta, limit: int = 1000
     ).order_by(Item.id).limit(limit)).scalars())
 
 
-def requeue_stuck(settings: Settings) -> int:
-    """Enqueue the intake job again for every stuck item; returns how many were sent."""
+def requeue_stuck(settings: Settings, *, reap_at: float | None = None) -> int:
+    """Enqueue the intake job again for every stuck item; returns how many were sent.
+
+    First the jobs of workers that died mid-job are dropped (``reap_abandoned``), so a
+    killed worker delays its item by about 90 s plus one sweep, not 13 minutes.
+    """
+    reap_abandoned((INTAKE,), at=reap_at)
     with unit_of_work() as session:
         ids = stuck_item_ids(session, older_than=timedelta(seconds=settings.stuck_after_seconds))
     return sum(send_job(intake_job(i), unless_pending=True) for i in ids)
