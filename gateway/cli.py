@@ -193,5 +193,32 @@ from gateway.reports.cli import export, report  # noqa: E402 - registration (iss
 app.command("report")(report)
 app.command("export")(export)
 
+
+
+def main() -> None:
+    """The `amip` console script: a database that cannot be reached, or has no schema yet,
+    is one clear line on stderr and exit status 1, not a traceback of SQL."""
+    from sqlalchemy import exc as sa_exc
+
+    try:
+        app()
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError) as exc:
+        typer.echo(f"amip: {_database_problem(exc)}", err=True)
+        raise SystemExit(1) from None
+
+
+def _database_problem(exc: Exception) -> str:
+    from sqlalchemy import exc as sa_exc
+
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0][:200]
+    if type(cause).__name__ == "UndefinedTable" or first.startswith("no such table"):
+        return "the database has no AMIP tables yet: run `amip migrate` first"
+    if isinstance(exc, sa_exc.ProgrammingError):
+        raise exc  # a bug, not the operator's database: keep the traceback
+    return (f"the database cannot be reached ({type(cause).__name__}: {first}); "
+            "check that it is running and AMIP_DATABASE_URL")
+
+
 if __name__ == "__main__":
-    app()
+    main()

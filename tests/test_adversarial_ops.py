@@ -283,6 +283,25 @@ def test_items_takes_a_p_code_typed_with_persian_or_arabic_digits(base_env: dict
     assert [r["province"] for r in json.loads(result.stdout)] == ["AF01"]
 
 
+@pytest.mark.parametrize("command", [["items", "--json"], ["report"], ["sweep"]])
+def test_commands_with_the_database_stopped_say_so_in_one_line(
+        base_env: dict[str, str], command: list[str]) -> None:
+    env = {**cli_env(), "AMIP_DATABASE_URL": "postgresql+psycopg://amip@127.0.0.1:1/amip"}
+    result = amip(*command, env=env)
+    assert result.returncode == 1
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert "the database cannot be reached" in result.stderr
+    assert "AMIP_DATABASE_URL" in result.stderr
+
+
+def test_commands_on_a_database_never_migrated_say_to_migrate(
+        base_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env(), "AMIP_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = amip("items", "--json", env=env)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "run `amip migrate` first" in result.stderr and "Traceback" not in result.stderr
+
+
 # --- more secrets an operator gets wrong ---------------------------------------------------
 
 @pytest.mark.parametrize("key", ["amip", "x", "0123456789abcdef", " " * 40 + "short"])
