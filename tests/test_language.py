@@ -111,6 +111,7 @@ DARI_LATIN = [
     "Salam alaikum, man az Badakhshan hastam. Ab nist",
     "baraye zanan kar nist, chera?",
     "man az bamyan hastam, rah ha basta ast",
+    "maktab dokhtara baz shawa",  # "let the girls' school open": used to come back Uzbek
 ]
 
 PASHTO_LATIN = [
@@ -125,6 +126,7 @@ PASHTO_LATIN = [
     "da jagre na mung stari shawi yu",
     "zma kor pa khost ki dey aw sarak band dey",
     "mung khpal haqoona ghwaro, sola ghwaro",
+    "zmong pa kali ke obe nishta",  # "no water in our village": used to come back Tongan
 ]
 
 

@@ -36,6 +36,10 @@ _DARI: dict[str, float] = {
     **dict.fromkeys(["tashakor", "tashakur", "tashakkur", "tashakkor", "jang", "solh"], STRONG),
     **dict.fromkeys(["chetor", "chitor", "chitur", "chera", "baraye", "baray"], STRONG),
     **dict.fromkeys(["khob", "khub", "mardom", "dolat", "dukhtar", "dokhtar"], STRONG),
+    # girls (colloquial and written plurals); "may it become" ("baz shawad": be opened)
+    **dict.fromkeys(["dokhtara", "dokhtaran", "dukhtara", "dukhtaran"], STRONG),
+    **dict.fromkeys(["shawad", "shavad"], STRONG),
+    **dict.fromkeys(["baz", "shawa"], WEAK),
     # I, we, and particles shared with Pashto, English or Turkic chat
     **dict.fromkeys(["man", "ma", "az", "ba", "dar", "ke", "ki", "chi", "kho", "ra"], WEAK),
     **dict.fromkeys(["ham", "wa", "nest"], WEAK),
@@ -50,6 +54,10 @@ _PASHTO: dict[str, float] = {
     **dict.fromkeys(["kawal", "kawalay", "kawo", "kawi", "kawam", "manana"], STRONG),
     **dict.fromkeys(["sola", "sulha", "jagra", "jagre", "tsa", "tse", "sanga"], STRONG),
     **dict.fromkeys(["dera", "khpal", "staray"], STRONG),
+    # our (more spellings), village, water ("oba" is also Turkmen for village: half weight)
+    **dict.fromkeys(["zmong", "zamong", "zmonga", "zamonga", "zmunga", "zamunga"], STRONG),
+    **dict.fromkeys(["kalay", "kaley", "kali", "obe", "obo"], STRONG),
+    **dict.fromkeys(["oba"], WEAK),
     # particles shared with Dari, English or Turkic chat
     **dict.fromkeys(["da", "de", "di", "pa", "aw", "ao", "kho", "ki", "ta", "ka", "cha"], WEAK),
 }
