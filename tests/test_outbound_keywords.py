@@ -78,6 +78,19 @@ def test_a_sentence_containing_a_keyword_goes_to_triage(client: SignedClient,
     assert reply == prompts.text("sms", "ack", "en")
 
 
+@pytest.mark.parametrize("body", ["کمک", "مرسته", "HELP", "مدد!"])
+def test_a_bare_help_gets_the_instructions_and_still_reaches_a_coordinator(
+        client: SignedClient, body: str) -> None:
+    # "کمک" alone may be someone asking for help: the reply explains the service (in the
+    # contact's language), and the message is routed to their province queue like any other.
+    send(client, "سلام از هرات، اینجا آب نیست")
+    assert send(client, body) == prompt("help", "fa")
+    items = support.items()
+    assert [i["status"] for i in items] == ["queued", "queued"]
+    assert items[1]["province"] == "AF32"  # the contact's last province
+    assert contact().subscription == "none"
+
+
 def test_stop_reply_is_in_the_contacts_language(client: SignedClient) -> None:
     send(client, "زه د کندهار یم، زموږ ښوونځي وتړل شول")  # Pashto: the contact's language
     assert send(client, "STOP") == prompt("stopped", "ps")
