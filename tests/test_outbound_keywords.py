@@ -91,6 +91,19 @@ def test_a_bare_help_gets_the_instructions_and_still_reaches_a_coordinator(
     assert contact().subscription == "none"
 
 
+def test_after_choosing_a_language_every_acknowledgement_is_in_it(client: SignedClient) -> None:
+    assert send(client, "we need water in our village") == prompts.text("sms", "ack", "en")
+    assert send(client, "ژبه پښتو") == prompt("language_set", "ps")
+    # Chosen, it wins over the language of each message, as for keywords and bulletins;
+    # "123" and "salam" on their own used to get the default language's acknowledgement.
+    for body in ["we need water in our village", "123", "salam", "ما از هرات هستیم"]:
+        assert send(client, body) == prompts.text("sms", "ack", "ps"), body
+    # A resent webhook (same MessageSid) gets the same reply.
+    form = sms_form("salam", sender=SENDER)
+    assert text_of(client.post("/twilio/sms", form)) == prompts.text("sms", "ack", "ps")
+    assert text_of(client.post("/twilio/sms", form)) == prompts.text("sms", "ack", "ps")
+
+
 def test_stop_reply_is_in_the_contacts_language(client: SignedClient) -> None:
     send(client, "زه د کندهار یم، زموږ ښوونځي وتړل شول")  # Pashto: the contact's language
     assert send(client, "STOP") == prompt("stopped", "ps")

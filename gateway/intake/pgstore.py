@@ -40,7 +40,7 @@ IDLE = TransactionStatus.IDLE
 
 STORE_SMS = """
 WITH known AS (
-    SELECT id FROM contacts WHERE phone_hash = %(phone_hash)s
+    SELECT id, preferred_language FROM contacts WHERE phone_hash = %(phone_hash)s
 ), created AS (
     INSERT INTO contacts (phone_hash, phone_encrypted, pseudonym, area_code)
     SELECT %(phone_hash)s, %(phone_encrypted)s, %(pseudonym)s, CAST(%(area_code)s AS varchar)
@@ -59,9 +59,10 @@ WITH known AS (
     ON CONFLICT DO NOTHING
     RETURNING id
 )
-SELECT id, true FROM stored
+SELECT id, true, (SELECT preferred_language FROM known) FROM stored
 UNION ALL
-SELECT id, false FROM items WHERE provider = %(provider)s AND external_id = %(external_id)s
+SELECT id, false, (SELECT preferred_language FROM known)
+FROM items WHERE provider = %(provider)s AND external_id = %(external_id)s
 LIMIT 1
 """
 
@@ -75,6 +76,9 @@ ATTEMPTS = 3
 class Stored:
     item_id: int
     created: bool
+    # The language the sender chose (LANGUAGE keyword), for the acknowledgement; a new
+    # contact has none.
+    preferred_language: str | None = None
 
 
 class NotStored(RuntimeError):
@@ -86,7 +90,7 @@ def store_sms(msg: InboundMessage, *, vault: Vault, region: str,
     for params in _runs(msg, vault=vault, region=region, received_at=received_at):
         row = _execute(params)
         if row is not None:
-            return Stored(item_id=row[0], created=bool(row[1]))
+            return Stored(item_id=row[0], created=bool(row[1]), preferred_language=row[2])
     raise NotStored("inbound SMS not stored after retries")
 
 
@@ -165,7 +169,7 @@ class SmsWriter:
         for params in _runs(msg, vault=vault, region=region, received_at=received_at):
             row = await self._execute(params)
             if row is not None:
-                return Stored(item_id=row[0], created=bool(row[1]))
+                return Stored(item_id=row[0], created=bool(row[1]), preferred_language=row[2])
         raise NotStored("inbound SMS not stored after retries")
 
     async def _execute(self, params: dict[str, Any]) -> Any:

@@ -32,7 +32,7 @@ async def inbound_sms(request: Request, form: VerifiedForm, channel: ChannelDep,
     # loop, where a wait for the database would stall every other webhook of the process.
     keyword = await run_in_threadpool(keyword_reply, msg, settings,
                                       spooled=acceptance.spooled) if parse(msg.body) else None
-    ack = keyword or service.acknowledgement(msg, settings)
+    ack = keyword or service.acknowledgement(msg, settings, acceptance.preferred_language)
     if ack:
         reply.message(ack)
     return Response(content=str(reply), media_type=TWIML)

@@ -51,6 +51,7 @@ class Acceptance:
     item_id: int | None  # None when the message went to the spool
     duplicate: bool
     spooled: bool
+    preferred_language: str | None = None  # what the sender chose; unknown when spooled
 
 
 def intake_job_id(item_id: int) -> str:
@@ -62,8 +63,8 @@ def intake_job(item_id: int) -> PendingJob:
 
 
 def store_sms(session: Session, *, msg: InboundMessage, vault: Vault, region: str,
-              received_at: datetime) -> tuple[int, bool]:
-    """Insert the item once per provider id; returns (item id, created)."""
+              received_at: datetime) -> pgstore.Stored:
+    """Insert the item once per provider id."""
     contact = get_or_create_contact(session, vault=vault, raw_number=msg.sender, region=region)
     meta = dict(msg.meta, num_media=str(msg.num_media))
     row = session.execute(insert_ignore(session, Item).values(
@@ -74,13 +75,13 @@ def store_sms(session: Session, *, msg: InboundMessage, vault: Vault, region: st
     if row is None:  # same provider id already stored: a retry, not an error
         existing = session.execute(select(Item.id).where(
             Item.provider == msg.provider, Item.external_id == msg.external_id)).scalar_one()
-        return existing, False
+        return pgstore.Stored(existing, False, contact.preferred_language)
     enqueue_after_commit(session, INTAKE, PROCESS_JOB, row.id, job_id=intake_job_id(row.id))
-    return row.id, True
+    return pgstore.Stored(row.id, True, contact.preferred_language)
 
 
 def commit_sms(msg: InboundMessage, *, vault: Vault, region: str,
-               received_at: datetime) -> tuple[int, bool]:
+               received_at: datetime) -> pgstore.Stored:
     """Store one message in its own transaction; committed when this returns.
 
     PostgreSQL takes the one-statement path (``pgstore``); the intake job is sent after it,
@@ -90,7 +91,7 @@ def commit_sms(msg: InboundMessage, *, vault: Vault, region: str,
         stored = pgstore.store_sms(msg, vault=vault, region=region, received_at=received_at)
         if stored.created:
             send_job(intake_job(stored.item_id))
-        return stored.item_id, stored.created
+        return stored
     with unit_of_work() as session:
         return store_sms(session, msg=msg, vault=vault, region=region, received_at=received_at)
 
@@ -99,11 +100,12 @@ def accept_sms(msg: InboundMessage, *, settings: Settings, vault: Vault) -> Acce
     """Make the message durable: in the database, or in the local spool if it is down."""
     received_at = datetime.now(UTC)
     try:
-        item_id, created = commit_sms(msg, vault=vault, region=settings.default_region,
-                                      received_at=received_at)
+        stored = commit_sms(msg, vault=vault, region=settings.default_region,
+                            received_at=received_at)
     except DB_UNAVAILABLE as exc:
         return _spool(msg, settings=settings, vault=vault, received_at=received_at, why=exc)
-    return Acceptance(item_id=item_id, duplicate=not created, spooled=False)
+    return Acceptance(item_id=stored.item_id, duplicate=not stored.created, spooled=False,
+                      preferred_language=stored.preferred_language)
 
 
 def _spool(msg: InboundMessage, *, settings: Settings, vault: Vault, received_at: datetime,
@@ -129,13 +131,21 @@ async def accept_sms_async(msg: InboundMessage, *, settings: Settings, vault: Va
                                        received_at=received_at, why=exc)
     if stored.created:
         background_sender.submit(intake_job(stored.item_id))
-    return Acceptance(item_id=stored.item_id, duplicate=not stored.created, spooled=False)
+    return Acceptance(item_id=stored.item_id, duplicate=not stored.created, spooled=False,
+                      preferred_language=stored.preferred_language)
 
 
-def acknowledgement(msg: InboundMessage, settings: Settings) -> str | None:
-    """The short reply in the sender's language, or None when replies are switched off."""
+def acknowledgement(msg: InboundMessage, settings: Settings,
+                    preferred_language: str | None = None) -> str | None:
+    """The short reply in the sender's language, or None when replies are switched off.
+
+    The language the sender chose with the LANGUAGE keyword wins, as for every other reply
+    to them (keywords, bulletins); else the language of this message.
+    """
     if not settings.sms_ack:
         return None
+    if preferred_language and preferred_language in prompts.load_all():
+        return prompts.text("sms", "ack", preferred_language)
     detection = identify(msg.body)  # identify() cleans the text itself
     tag = prompts.language_tag(detection.language, detection.script)
     return prompts.text("sms", "ack", tag, fallback=settings.default_language)
