@@ -211,4 +211,6 @@ def _forget_if_abandoned(job_id: str, grace: timedelta) -> None:
         if started.tzinfo is None:
             started = started.replace(tzinfo=UTC)
         if datetime.now(UTC) - started >= grace:
-            job.delete()
+            # Not job.delete(): it raises while the dead worker's execution keys are half
+            # expired (see gateway.queue.reap_abandoned).
+            get_redis().delete(Job.key_for(job_id))
