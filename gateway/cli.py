@@ -152,6 +152,11 @@ def sweep() -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     typer.echo(f"spooled messages moved: {moved}; stuck items re-enqueued: {requeued}")
+    # The pass logs Redis errors and goes on (the next one retries); by hand, "re-enqueued:
+    # 0" and exit 0 must not pass for "nothing was stuck" when nothing could be enqueued.
+    from gateway.queue import get_redis
+
+    get_redis().ping()
 
 
 @app.command()
@@ -197,13 +202,22 @@ app.command("export")(export)
 
 def main() -> None:
     """The `amip` console script: a database that cannot be reached, or has no schema yet,
-    is one clear line on stderr and exit status 1, not a traceback of SQL."""
+    and a Redis that cannot be reached, are one clear line on stderr and exit status 1,
+    not a traceback."""
+    import redis
     from sqlalchemy import exc as sa_exc
 
     try:
         app()
     except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError) as exc:
         typer.echo(f"amip: {_database_problem(exc)}", err=True)
+        raise SystemExit(1) from None
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # `amip worker` with Redis stopped was a traceback of redis-py internals. Redis's
+        # message names the host and port, never the URL's password.
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        typer.echo(f"amip: Redis cannot be reached ({type(exc).__name__}: {first}); "
+                   "check that it is running and AMIP_REDIS_URL", err=True)
         raise SystemExit(1) from None
 
 

@@ -302,6 +302,30 @@ def test_commands_on_a_database_never_migrated_say_to_migrate(
     assert "run `amip migrate` first" in result.stderr and "Traceback" not in result.stderr
 
 
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["worker", "--burst"], ["sweep"]])
+def test_commands_with_redis_stopped_say_so_in_one_line(
+        base_env: dict[str, str], command: list[str]) -> None:
+    # `amip worker` printed 200 lines of traceback; `amip sweep` said "stuck items
+    # re-enqueued: 0" and exit 0 although it could not have enqueued anything.
+    env = {**cli_env(), "AMIP_REDIS_URL": f"redis://:hunter2@127.0.0.1:{closed_port()}/0"}
+    result = amip(*command, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("amip:")]
+    assert line.startswith("amip: Redis cannot be reached")
+    assert "AMIP_REDIS_URL" in result.stderr
+
+
 # --- more secrets an operator gets wrong ---------------------------------------------------
 
 @pytest.mark.parametrize("key", ["amip", "x", "0123456789abcdef", " " * 40 + "short"])
