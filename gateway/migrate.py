@@ -16,7 +16,11 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 def alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url or get_settings().resolved_database_url)
+    # Alembic's options are ConfigParser values, where "%" starts an interpolation: a
+    # password written %-escaped in the URL ("p%40ss") failed the migration, with a
+    # traceback that printed the URL. "%%" reads back as "%".
+    url = url or get_settings().resolved_database_url
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -326,6 +326,26 @@ def test_commands_with_redis_stopped_say_so_in_one_line(
     assert "AMIP_REDIS_URL" in result.stderr
 
 
+
+def test_migrate_takes_a_url_with_percent_escapes(base_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    # A password with "@", ":" or "/" must be written %-escaped in the URL; Alembic's
+    # config file syntax read "%40" as an interpolation, so `amip migrate` failed with a
+    # traceback that printed the whole URL, password included.
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import TEST_DB
+
+    if TEST_DB:  # the test server trusts 127.0.0.1: any password is accepted
+        url = make_url(TEST_DB).set(password="p@ss%w0rd").render_as_string(hide_password=False)
+    else:  # a SQLite file path is taken as written, "%" and all
+        url = f"sqlite:///{tmp_path / '100%db' / 'amip.db'}"
+    result = amip("migrate", env={**cli_env(), "AMIP_DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == "database at head; reference data seeded\n"
+    assert "w0rd" not in result.stderr
+
+
 # --- more secrets an operator gets wrong ---------------------------------------------------
 
 @pytest.mark.parametrize("key", ["amip", "x", "0123456789abcdef", " " * 40 + "short"])
