@@ -209,6 +209,9 @@ def main() -> None:
 
     try:
         app()
+    except ConfigError as exc:  # settings that cannot work (AMIP_DATABASE_URL): say which
+        typer.echo(f"amip: {exc}", err=True)
+        raise SystemExit(2) from None
     except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError) as exc:
         typer.echo(f"amip: {_database_problem(exc)}", err=True)
         raise SystemExit(1) from None

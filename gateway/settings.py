@@ -126,6 +126,28 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # "postgres://" and "postgresql://" (as hosting providers print the URL) make
+        # SQLAlchemy look for psycopg2; the driver installed with this package is psycopg 3.
+        scheme, separator, rest = value.strip().partition("://")
+        if separator and scheme in ("postgres", "postgresql"):
+            value = f"postgresql+psycopg://{rest}"
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value).get_dialect().import_dbapi()  # the driver must be installed
+        except (ArgumentError, ValueError, ImportError):
+            # ConfigError, not ValueError: pydantic would echo the value, password and all.
+            raise ConfigError("AMIP_DATABASE_URL is not a database URL this gateway can use "
+                              "(postgresql+psycopg://user:password@host:5432/name or "
+                              "sqlite:///path)") from None
+        return value
+
     @field_validator("stt_beam", "stt_max_active", "stt_min_active", "stt_lattice_beam",
                      "stt_frames_per_chunk", mode="before")
     @classmethod

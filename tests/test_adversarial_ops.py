@@ -346,6 +346,32 @@ def test_migrate_takes_a_url_with_percent_escapes(base_env: dict[str, str],
     assert "w0rd" not in result.stderr
 
 
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgres_url_without_a_driver_name_is_taken_as_psycopg(
+        base_env: dict[str, str], scheme: str) -> None:
+    # The URL as hosting providers print it: it asked SQLAlchemy for psycopg2, which is not
+    # installed ("No module named 'psycopg2'", a traceback). It means our driver, psycopg 3.
+    url = f"{scheme}://amip:hunter2@127.0.0.1:{closed_port()}/amip"
+    result = amip("items", "--json", env={**cli_env(), "AMIP_DATABASE_URL": url})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+    assert "the database cannot be reached (OperationalError" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["mysql://amip:hunter2@127.0.0.1/amip", "amip:hunter2@db/amip",
+                                 "postgresql+psycopg://amip:hunter2@127.0.0.1:abc/amip"])
+@pytest.mark.parametrize("command", [["items"], ["migrate"], ["serve"]])
+def test_a_database_url_that_is_no_usable_url_is_one_line(
+        base_env: dict[str, str], url: str, command: list[str]) -> None:
+    result = amip(*command, env={**cli_env(), "AMIP_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert (result.stdout, "Traceback" in result.stderr) == ("", False)
+    assert "hunter2" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert "AMIP_DATABASE_URL" in line
+
+
 # --- more secrets an operator gets wrong ---------------------------------------------------
 
 @pytest.mark.parametrize("key", ["amip", "x", "0123456789abcdef", " " * 40 + "short"])
