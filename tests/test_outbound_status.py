@@ -103,3 +103,22 @@ def test_unsigned_or_malformed_callbacks_are_refused(client: SignedClient) -> No
     assert callback(client, sid, "delivered", sign=False) == 403
     assert callback(client, "SMnot-a-sid", "delivered") == 400
     assert state()[0] == "queued"
+
+
+@pytest.mark.parametrize("code", ["²", "30003²", "٣٠٠٠٣", "３０００３", "-1", " 30003"])
+def test_an_error_code_that_is_not_ascii_digits_is_400_not_500(base_env: dict[str, str],
+                                                               code: str) -> None:
+    # "²".isdigit() is true, yet int("²") raises: Twilio got a 500 (the SMS route had the
+    # same hole, fixed before). Persian or full-width digits are no Twilio error code either.
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+
+    sid = support.message_sid()
+    make_delivery(sid)
+    with TestClient(create_app(background=False), raise_server_exceptions=False) as http:
+        response = SignedClient(http).post("/twilio/status", [
+            ("MessageSid", sid), ("MessageStatus", "undelivered"),
+            ("AccountSid", support.ACCOUNT_SID), ("ErrorCode", code)])
+    assert (response.status_code, response.json()) == (400, {"error": "malformed ErrorCode"})
+    assert state() == ("queued", None)

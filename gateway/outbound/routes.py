@@ -29,7 +29,8 @@ def message_status(form: VerifiedForm, settings: SettingsDep) -> Response:
     if settings.twilio_account_sid and form.get("AccountSid") != settings.twilio_account_sid:
         raise AppError(403, "AccountSid does not match this gateway's account")
     raw_code = form.get("ErrorCode", "")
-    if raw_code and not (raw_code.isdigit() and len(raw_code) <= 6):
+    # ASCII only: "²".isdigit() is true, yet int("²") raises (a 500 instead of a 400).
+    if raw_code and not (raw_code.isascii() and raw_code.isdigit() and len(raw_code) <= 6):
         raise AppError(400, "malformed ErrorCode")
     # Committed before the 2xx: Twilio does not retry status callbacks.
     with unit_of_work() as session:
