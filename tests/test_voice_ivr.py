@@ -128,3 +128,27 @@ def test_a_recording_made_before_the_caller_hung_up_is_processed(
     [item] = support.items()
     assert (item["language"], item["province"], item["status"]) == ("en", "AF23", "queued")
     assert item["audio"]
+
+
+@pytest.mark.parametrize("pressed", ["²", "¹"])
+def test_a_key_that_is_a_digit_only_to_unicode_is_a_wrong_key_not_a_500(
+        client: support.SignedClient, pressed: str) -> None:
+    # "²".isdigit() is true and int("²") raises: the call got a 500 (Twilio's "an application
+    # error has occurred") instead of "wrong key" and the menu again.
+    log = simulate(client, None, [pressed] * 6, None, hang_up_before_record=True)
+    assert log.steps.count("play fa/choose_hub") == 3 and "play fa/invalid" in log.steps
+    [call] = rows(Call)
+    assert (call.language, call.language_chosen, call.step) == ("fa", False, "record")
+
+
+def test_a_recording_duration_that_is_not_ascii_digits_keeps_the_voicemail(
+        client: support.SignedClient) -> None:
+    # The recording callback answered 500 for RecordingDuration "²": the voicemail was lost.
+    with media_server() as media, voice_env(media):
+        log = simulate(client, media, ["1", "1", "1"], WAV,
+                       recording_seconds="²")  # type: ignore[arg-type]
+        assert 204 in log.statuses
+        run_voice_jobs()
+    [recording] = rows(Recording)
+    assert recording.duration_seconds is None
+    assert len(rows(Item)) == 1

@@ -42,7 +42,8 @@ def parse_choice(digits: str | None, options: int, *, skippable: bool) -> Choice
     pressed = (digits or "").strip()
     if not pressed:
         return Choice()
-    if len(pressed) == 1 and pressed.isdigit():
+    # ASCII only: "²".isdigit() is true, yet int("²") raises (a 500 mid-call).
+    if len(pressed) == 1 and pressed.isascii() and pressed.isdigit():
         if skippable and pressed == SKIP_DIGIT:
             return Choice(skip=True)
         number = int(pressed)

@@ -98,6 +98,8 @@ def recording_status(form: VerifiedForm) -> Response:
         WEBHOOKS.labels(route="recording", result="ignored").inc()
         return Response(status_code=204)
     duration = form.get("RecordingDuration", "")
+    # ASCII only: "²".isdigit() is true, yet int("²") raises (a 500: the voicemail lost).
+    duration = duration if duration.isascii() else ""
     url = form.get("RecordingUrl", "")
     if not url.startswith(("https://", "http://")):
         raise AppError(400, "missing or malformed RecordingUrl")
