@@ -104,6 +104,24 @@ def test_after_choosing_a_language_every_acknowledgement_is_in_it(client: Signed
     assert text_of(client.post("/twilio/sms", form)) == prompts.text("sms", "ack", "ps")
 
 
+@pytest.mark.parametrize("body", ["HELP", "info", "معلومات", "مدد"])
+def test_a_bare_help_does_not_change_the_language_a_subscriber_is_written_to(
+        client: SignedClient, body: str) -> None:
+    # One keyword is too short to tell a language ("HELP" reads as English, the Dari
+    # "معلومات" and "مدد" as Urdu). Since HELP goes to triage, its guess replaced what the
+    # contact's own messages had shown: a Dari subscriber got bulletins in English, or none.
+    from gateway.outbound import bulletins
+
+    send(client, "سلام از هرات، اینجا آب نیست")
+    send(client, "عضویت")
+    assert send(client, body) == prompt("help", "fa")
+    assert send(client, "HELP") == prompt("help", "fa")  # and the next reply still is
+    with unit_of_work() as session:
+        bulletin = bulletins.create(session, title="t", texts={"fa": "سلام", "en": "hello"},
+                                    author="ann", fallback="en")
+        assert bulletins.audience(session, bulletin) == [(contact().id, "fa")]
+
+
 def test_stop_reply_is_in_the_contacts_language(client: SignedClient) -> None:
     send(client, "زه د کندهار یم، زموږ ښوونځي وتړل شول")  # Pashto: the contact's language
     assert send(client, "STOP") == prompt("stopped", "ps")

@@ -28,6 +28,7 @@ from gateway.intake.models import Item
 from gateway.intake.states import ItemStatus
 from gateway.language.identify import Detection, identify
 from gateway.language.normalize import normalized_copy
+from gateway.outbound.keywords import parse as parse_keyword
 from gateway.outbound.subscriptions import handle_keyword_item
 from gateway.queue import (
     INTAKE,
@@ -189,7 +190,11 @@ def process_item(session: Session, item_id: int, *, again: bool = False) -> str:
     ).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return "skipped"
-    if detection.language != "und":
+    # A bare HELP, the one keyword that reaches triage, is a single word: too short to tell
+    # a language by ("HELP" reads as English, the Dari "مدد" as Urdu). It must not replace
+    # the language the contact's own messages showed, the one bulletins are sent in.
+    bare_keyword = item.channel == "sms" and parse_keyword(item.raw_text) is not None
+    if detection.language != "und" and not (bare_keyword and contact.language):
         contact.language = detection.language
     if decision.pcode and decision.reason != "contact_history":
         contact.last_province = decision.pcode
