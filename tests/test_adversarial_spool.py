@@ -379,3 +379,30 @@ def test_a_spool_write_that_does_not_fit_fails_and_leaves_nothing(
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 3, done.stderr[-2000:]
     assert [p.name for p in spool_dir().iterdir()] == []
+
+
+# --- an entry that cannot be read -----------------------------------------------------------
+
+def test_a_spool_entry_that_cannot_be_read_blocks_neither_the_others_nor_the_sweeper(
+        client: SignedClient) -> None:
+    # A file the gateway may not read (restored as another user; EIO on a bad sector) made
+    # every pass fail on it: nothing spooled after it was replayed, and stuck items and
+    # scheduled bulletins (later in the same pass) were never handled again. A directory
+    # under a spool file's name stands in for it (the tests may run as root).
+    from sqlalchemy import update
+
+    from gateway.db import unit_of_work
+    from gateway.queue import background_sender
+
+    assert client.post("/twilio/sms", sms_form("stuck before intake")).status_code == 200
+    assert background_sender.flush(10)
+    support.flush_redis()  # its job was lost (Redis restarted empty)
+    with unit_of_work() as session:
+        session.execute(update(Item).values(received_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    spool_dir().mkdir(parents=True, exist_ok=True)
+    (spool_dir() / "00000000T000000000000-unreadable.spool").mkdir()
+    spool_messages(["first after it", "second after it"])
+
+    assert sweep() == (2, 1)
+    assert stored_texts() == ["first after it", "second after it", "stuck before intake"]
+    assert (spool_dir() / "00000000T000000000000-unreadable.spool").exists()  # never deleted

@@ -104,6 +104,13 @@ def replay(spool_dir: Path, vault: Vault,
         except (InvalidToken, ValueError, KeyError, TypeError):
             _quarantine(path)
             continue
+        except OSError as exc:
+            # Not readable now (permissions, EIO): raised, it failed every pass here, so no
+            # later file was replayed and the rest of the maintenance pass never ran. Kept
+            # for the next pass, and said loudly for an operator.
+            log.error("spool file cannot be read; skipped",
+                      extra={"file": path.name, "error": type(exc).__name__})
+            continue
         store(msg, received_at)  # raises while the database is still down: keep the file
         try:
             path.unlink()
