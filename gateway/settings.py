@@ -131,9 +131,12 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        # A URL kept in a file or a Kubernetes secret often ends in a newline, which would
+        # become part of the database name (on SQLite, a new empty file).
+        value = value.strip()
         # "postgres://" and "postgresql://" (as hosting providers print the URL) make
         # SQLAlchemy look for psycopg2; the driver installed with this package is psycopg 3.
-        scheme, separator, rest = value.strip().partition("://")
+        scheme, separator, rest = value.partition("://")
         if separator and scheme in ("postgres", "postgresql"):
             value = f"postgresql+psycopg://{rest}"
         from sqlalchemy.engine import make_url

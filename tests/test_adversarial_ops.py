@@ -372,6 +372,18 @@ def test_a_database_url_that_is_no_usable_url_is_one_line(
     assert "AMIP_DATABASE_URL" in line
 
 
+
+def test_a_database_url_with_a_trailing_newline_is_the_same_database(
+        base_env: dict[str, str]) -> None:
+    # A URL kept in a file or a Kubernetes secret often ends in "\n": the database name
+    # carried it ('database "amip\n" does not exist'; on SQLite, a new empty file).
+    store_texts(["stored before"])
+    env = {**cli_env(), "AMIP_DATABASE_URL": base_env["AMIP_DATABASE_URL"] + "\n"}
+    result = amip("items", "--json", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [r["text"] for r in json.loads(result.stdout)] == ["stored before"]
+
+
 # --- more secrets an operator gets wrong ---------------------------------------------------
 
 @pytest.mark.parametrize("key", ["amip", "x", "0123456789abcdef", " " * 40 + "short"])
