@@ -229,8 +229,12 @@ def _database_problem(exc: Exception) -> str:
 
     cause = getattr(exc, "orig", None) or exc
     first = (str(cause).strip().splitlines() or [""])[0][:200]
-    if type(cause).__name__ == "UndefinedTable" or first.startswith("no such table"):
-        return "the database has no AMIP tables yet: run `amip migrate` first"
+    # A table or column missing: a database never migrated, or migrated by an older version
+    # of amip (the schema is behind the code). Either way the operator's next step is one.
+    if (type(cause).__name__ in ("UndefinedTable", "UndefinedColumn")
+            or first.startswith(("no such table", "no such column"))):
+        return ("the database schema is missing or older than this version of amip: "
+                "run `amip migrate` first")
     if isinstance(exc, sa_exc.ProgrammingError):
         raise exc  # a bug, not the operator's database: keep the traceback
     return (f"the database cannot be reached ({type(cause).__name__}: {first}); "

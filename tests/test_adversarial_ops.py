@@ -302,6 +302,20 @@ def test_commands_on_a_database_never_migrated_say_to_migrate(
     assert "run `amip migrate` first" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_commands_on_a_database_an_older_version_migrated_say_to_migrate(
+        base_env: dict[str, str], tmp_path: Path) -> None:
+    # Upgrading the code before the schema: tables exist, newer columns and tables do not.
+    from alembic import command
+
+    from gateway.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0003")
+    result = amip("sweep", env={**cli_env(), "AMIP_DATABASE_URL": url})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "run `amip migrate` first" in result.stderr and "Traceback" not in result.stderr
+
+
 
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
