@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -156,12 +157,9 @@ def test_a_server_that_stops_answering_spools_within_the_deadline(
         "after the thaw", "before the freeze", "while the server is silent"]
 
 
-@pytest.mark.usefixtures("postgres")
-def test_a_read_only_server_spools_instead_of_answering_500(serve: Any) -> None:
-    # After a failover the address can reach a server that is (still) a standby, or an
-    # operator sets the database read-only for maintenance: every insert fails with
-    # "cannot execute INSERT in a read-only transaction". That is the database being
-    # unavailable for writes, not a bug in the message: spool it and answer 200.
+@contextmanager
+def read_only_database() -> Iterator[None]:
+    """The test database set read-only (new sessions), as a standby after a failover is."""
     from sqlalchemy import create_engine
 
     from gateway.settings import get_settings
@@ -176,17 +174,29 @@ def test_a_read_only_server_spools_instead_of_answering_500(serve: Any) -> None:
 
     read_only(True)
     try:
-        port = serve()
-        r = post(port, sms_form("during the failover"))
+        yield
     finally:
         read_only(False)
         admin.dispose()
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_read_only_server_spools_instead_of_answering_500(serve: Any) -> None:
+    # After a failover the address can reach a server that is (still) a standby, or an
+    # operator sets the database read-only for maintenance: every insert fails with
+    # "cannot execute INSERT in a read-only transaction". That is the database being
+    # unavailable for writes, not a bug in the message: spool it and answer 200.
+    with read_only_database():
+        port = serve()
+        r = post(port, sms_form("during the failover"))
     assert r.status_code == 200
     assert len(spool_files()) == 1
     from gateway import maintenance
+    from gateway.settings import get_settings
 
     assert maintenance.run_once(get_settings())[0] == 1
     assert [i["text"] for i in support.items()] == ["during the failover"]
+
 
 def test_a_new_number_whose_pseudonym_is_taken_is_still_stored(
         base_env: dict[str, str]) -> None:
@@ -254,29 +264,15 @@ def test_spool_replay_waits_out_a_read_only_server_instead_of_failing_the_pass(
     # replays the spool then met the same "read-only transaction" error as a crash: a
     # traceback every interval, the stuck-item sweep and the outbound sweep skipped with
     # it, and `amip sweep` dying. It must wait, like for a server that is down.
-    from sqlalchemy import create_engine
-
     from gateway import maintenance
     from gateway.settings import get_settings
 
     port = serve()
-    target = make_url(get_settings().resolved_database_url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-    def read_only(on: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{target.database}" '
-                              f"SET default_transaction_read_only = {'on' if on else 'off'}"))
-
-    read_only(True)
-    try:
+    with read_only_database():
         assert post(port, sms_form("kept through the maintenance")).status_code == 200
         support.reset_caches()  # the replay's connections are opened read-only too
         assert maintenance.run_once(get_settings()) == (0, 0)
         assert len(spool_files()) == 1
-    finally:
-        read_only(False)
-        admin.dispose()
     support.reset_caches()
     assert maintenance.run_once(get_settings())[0] == 1
     assert [i["text"] for i in support.items()] == ["kept through the maintenance"]
