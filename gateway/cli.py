@@ -151,6 +151,17 @@ def sweep() -> None:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    except maintenance.PassIncomplete as exc:
+        import redis
+        from sqlalchemy import exc as sa_exc
+
+        first = exc.errors[0][1]
+        if isinstance(first, (sa_exc.OperationalError, sa_exc.InterfaceError,
+                              sa_exc.ProgrammingError, redis.ConnectionError,
+                              redis.TimeoutError)):
+            raise first from None  # the database or Redis down: main() says it in one line
+        typer.echo(f"amip sweep: {exc} (see the log lines above)", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"spooled messages moved: {moved}; stuck items re-enqueued: {requeued}")
     # The pass logs Redis errors and goes on (the next one retries); by hand, "re-enqueued:
     # 0" and exit 0 must not pass for "nothing was stuck" when nothing could be enqueued.

@@ -106,6 +106,30 @@ def test_sweeper_reenqueues_items_whose_job_was_lost(client: SignedClient) -> No
     assert support.items()[0]["status"] == "queued"
 
 
+def test_a_failing_spool_replay_does_not_stop_the_rest_of_the_pass(
+        client: SignedClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Any fault in one step (here the replay) used to end the whole pass, every pass:
+    # stuck items were never re-sent and scheduled bulletins never went out.
+    from gateway import maintenance
+    from gateway.intake import service
+    from gateway.queue import background_sender
+    from gateway.settings import get_settings
+
+    client.post("/twilio/sms", sms_form("hello from Kabul"))
+    assert background_sender.flush(10)
+    get_queue("intake").empty()  # its job lost: only the stuck-item step can save it
+
+    def broken_replay(*_: object) -> int:
+        raise ValueError("a spool file the replay cannot handle")
+
+    monkeypatch.setattr(service, "replay_spool", broken_replay)
+    with pytest.raises(maintenance.PassIncomplete) as failed:
+        maintenance.run_once(get_settings())
+    assert [name for name, _ in failed.value.errors] == ["spool replay"]
+    support.run_jobs()  # the stuck-item step ran anyway
+    assert support.items()[0]["status"] == "queued"
+
+
 def test_redis_down_still_commits_and_answers_200(client: SignedClient,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from gateway.settings import reset_settings_cache
