@@ -107,8 +107,8 @@ class TwilioChannel:
             sender=params["From"],
             recipient=params["To"],
             body=body,
-            num_segments=_int_field(params, "NumSegments"),
-            num_media=_int_field(params, "NumMedia") or 0,
+            num_segments=int_field(params, "NumSegments"),
+            num_media=int_field(params, "NumMedia") or 0,
             meta={k: params[k] for k in _META_FIELDS if k in params},
         )
 
@@ -140,7 +140,7 @@ def _port_variants(url: str) -> list[str]:
     return [url]
 
 
-def _int_field(params: ImmutableMultiDict[str, str], name: str) -> int | None:
+def int_field(params: ImmutableMultiDict[str, str], name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None

@@ -171,7 +171,8 @@ def process_item(session: Session, item_id: int, *, again: bool = False) -> str:
     statuses = [ItemStatus.RECEIVED.value] + ([ItemStatus.QUEUED.value] if again else [])
     if item is None or item.status not in statuses:
         return "skipped"
-    if handle_keyword_item(session, item):  # STOP, JOIN…: gateway.outbound, never triage
+    keyword = parse_keyword(item.raw_text) if item.channel == "sms" else None
+    if handle_keyword_item(session, item, keyword):  # STOP, JOIN…: gateway.outbound
         return "keyword"
     contact = session.get(Contact, item.contact_id)
     assert contact is not None  # FK
@@ -193,8 +194,7 @@ def process_item(session: Session, item_id: int, *, again: bool = False) -> str:
     # A bare HELP, the one keyword that reaches triage, is a single word: too short to tell
     # a language by ("HELP" reads as English, the Dari "مدد" as Urdu). It must not replace
     # the language the contact's own messages showed, the one bulletins are sent in.
-    bare_keyword = item.channel == "sms" and parse_keyword(item.raw_text) is not None
-    if detection.language != "und" and not (bare_keyword and contact.language):
+    if detection.language != "und" and not (keyword is not None and contact.language):
         contact.language = detection.language
     if decision.pcode and decision.reason != "contact_history":
         contact.last_province = decision.pcode

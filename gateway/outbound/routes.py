@@ -7,6 +7,7 @@ import re
 
 from fastapi import APIRouter, Response
 
+from gateway.channels.twilio import int_field
 from gateway.db import unit_of_work
 from gateway.errors import AppError
 from gateway.metrics import WEBHOOKS
@@ -28,14 +29,10 @@ def message_status(form: VerifiedForm, settings: SettingsDep) -> Response:
         raise AppError(400, "malformed MessageStatus")
     if settings.twilio_account_sid and form.get("AccountSid") != settings.twilio_account_sid:
         raise AppError(403, "AccountSid does not match this gateway's account")
-    raw_code = form.get("ErrorCode", "")
-    # ASCII only: "²".isdigit() is true, yet int("²") raises (a 500 instead of a 400).
-    if raw_code and not (raw_code.isascii() and raw_code.isdigit() and len(raw_code) <= 6):
-        raise AppError(400, "malformed ErrorCode")
+    error_code = int_field(form, "ErrorCode")  # 400 "malformed ErrorCode" for "²", "۴۳"
     # Committed before the 2xx: Twilio does not retry status callbacks.
     with unit_of_work() as session:
-        result = apply_status(session, sid=sid, status=status,
-                              error_code=int(raw_code) if raw_code else None)
+        result = apply_status(session, sid=sid, status=status, error_code=error_code)
     WEBHOOKS.labels(route="status", result=result).inc()
     log.info("status callback", extra={"result": result, "status": status})
     return Response(status_code=204)

@@ -47,14 +47,14 @@ def opt_out(session: Session, contact_id: int) -> None:
         subscription=STOPPED, subscription_changed_at=datetime.now(UTC)))
 
 
-def handle_keyword_item(session: Session, item: Item) -> bool:
-    """If the item is a keyword, apply it and close the item (status keyword); else False.
+def handle_keyword_item(session: Session, item: Item, keyword: Keyword | None) -> bool:
+    """If the item is a keyword (``keyword``: its text parsed), apply it and close the item
+    (status keyword); else False.
 
     HELP is the exception: "کمک", "مرسته", "help" on its own may be a person asking for
     help, not for the instructions. They get the instructions as the reply (the webhook's
     job), and the message still goes to triage, where a coordinator sees it.
     """
-    keyword = parse(item.raw_text) if item.channel == "sms" else None
     if keyword is None or keyword.action == "help":
         return False
     # Same handled marker as routing: of two racing workers, one updates.

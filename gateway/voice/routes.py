@@ -98,14 +98,15 @@ def recording_status(form: VerifiedForm) -> Response:
         WEBHOOKS.labels(route="recording", result="ignored").inc()
         return Response(status_code=204)
     duration = form.get("RecordingDuration", "")
-    # ASCII only: "²".isdigit() is true, yet int("²") raises (a 500: the voicemail lost).
-    duration = duration if duration.isascii() else ""
     url = form.get("RecordingUrl", "")
     if not url.startswith(("https://", "http://")):
         raise AppError(400, "missing or malformed RecordingUrl")
     event = service.RecordingEvent(
         call_sid=_sid(form, "CallSid"), recording_sid=_sid(form, "RecordingSid"), url=url,
-        duration_seconds=int(duration) if duration.isdigit() and len(duration) < 7 else None)
+        # Lenient, unlike int_field: a voicemail with an odd duration ("²": isdigit() yet
+        # int() raises) is kept without one rather than refused.
+        duration_seconds=int(duration) if duration.isascii() and duration.isdigit()
+        and len(duration) < 7 else None)
     with unit_of_work() as session:
         recording_id, created = service.accept_recording(session, event, now=datetime.now(UTC))
     WEBHOOKS.labels(route="recording", result="stored" if created else "duplicate").inc()
