@@ -152,13 +152,8 @@ def sweep() -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     except maintenance.PassIncomplete as exc:
-        import redis
-        from sqlalchemy import exc as sa_exc
-
         first = exc.errors[0][1]
-        if isinstance(first, (sa_exc.OperationalError, sa_exc.InterfaceError,
-                              sa_exc.ProgrammingError, redis.ConnectionError,
-                              redis.TimeoutError)):
+        if isinstance(first, _database_errors() + _redis_errors()):
             raise first from None  # the database or Redis down: main() says it in one line
         typer.echo(f"amip sweep: {exc} (see the log lines above)", err=True)
         raise typer.Exit(1) from None
@@ -210,36 +205,51 @@ app.command("report")(report)
 app.command("export")(export)
 
 
-
 def main() -> None:
     """The `amip` console script: a database that cannot be reached, or has no schema yet,
     and a Redis that cannot be reached, are one clear line on stderr and exit status 1,
     not a traceback."""
-    import redis
-    from sqlalchemy import exc as sa_exc
-
     try:
         app()
     except ConfigError as exc:  # settings that cannot work (AMIP_DATABASE_URL): say which
         typer.echo(f"amip: {exc}", err=True)
         raise SystemExit(2) from None
-    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError) as exc:
-        typer.echo(f"amip: {_database_problem(exc)}", err=True)
+    except _database_errors() as exc:
+        problem = _database_problem(exc)
+        if problem is None:
+            raise  # a bug, not the operator's database: keep the traceback
+        typer.echo(f"amip: {problem}", err=True)
         raise SystemExit(1) from None
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+    except _redis_errors() as exc:
         # `amip worker` with Redis stopped was a traceback of redis-py internals. Redis's
         # message names the host and port, never the URL's password.
-        first = (str(exc).strip().splitlines() or [""])[0][:200]
-        typer.echo(f"amip: Redis cannot be reached ({type(exc).__name__}: {first}); "
+        typer.echo(f"amip: Redis cannot be reached ({type(exc).__name__}: {_first_line(exc)}); "
                    "check that it is running and AMIP_REDIS_URL", err=True)
         raise SystemExit(1) from None
 
 
-def _database_problem(exc: Exception) -> str:
+def _database_errors() -> tuple[type[Exception], ...]:
+    from sqlalchemy import exc as sa_exc  # imported when needed: `amip --help` stays quick
+
+    return (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ProgrammingError)
+
+
+def _redis_errors() -> tuple[type[Exception], ...]:
+    import redis
+
+    return (redis.ConnectionError, redis.TimeoutError)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+def _database_problem(exc: Exception) -> str | None:
+    """What is wrong with the operator's database, or None when the error is a bug."""
     from sqlalchemy import exc as sa_exc
 
     cause = getattr(exc, "orig", None) or exc
-    first = (str(cause).strip().splitlines() or [""])[0][:200]
+    first = _first_line(cause)
     # A table or column missing: a database never migrated, or migrated by an older version
     # of amip (the schema is behind the code). Either way the operator's next step is one.
     if (type(cause).__name__ in ("UndefinedTable", "UndefinedColumn")
@@ -247,7 +257,7 @@ def _database_problem(exc: Exception) -> str:
         return ("the database schema is missing or older than this version of amip: "
                 "run `amip migrate` first")
     if isinstance(exc, sa_exc.ProgrammingError):
-        raise exc  # a bug, not the operator's database: keep the traceback
+        return None
     return (f"the database cannot be reached ({type(cause).__name__}: {first}); "
             "check that it is running and AMIP_DATABASE_URL")
 
